@@ -1,0 +1,38 @@
+// Package event defines the envelope every event travels in: in the event log, on
+// JetStream and in the history.
+package event
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/segmentio/ksuid"
+)
+
+// Envelope is one event with its identity and metadata.
+type Envelope struct {
+	ID            string          `json:"id"`      // KSUID, unique; the deduplication key everywhere
+	Stream        string          `json:"stream"`  // "<domain>.<entity id>", e.g. "wallet.28skwt5B8zTrs6AqBWrSgCHLcRL"
+	Version       int64           `json:"version"` // per-stream version, 1, 2, ...
+	Type          string          `json:"type"`    // e.g. "credited"
+	Data          json.RawMessage `json:"data"`
+	CommandID     string          `json:"command_id"`
+	CorrelationID string          `json:"correlation_id,omitempty"`
+	CausationID   string          `json:"causation_id,omitempty"`
+	Time          time.Time       `json:"time"`
+}
+
+// NewID returns a new KSUID string.
+func NewID() string { return ksuid.New().String() }
+
+// Stream returns the stream name of an entity: "<domain>.<id>".
+func Stream(domain, id string) string { return domain + "." + id }
+
+// Subject returns the JetStream subject an event of stream is published on.
+func Subject(stream string) string { return "events." + stream }
+
+// StreamName is the JetStream stream holding every domain's events.
+const StreamName = "EVENTS"
+
+// StreamSubjects are the subjects of StreamName.
+var StreamSubjects = []string{"events.>"}

@@ -1,0 +1,91 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"uneventful.dev/uneventful/pkg/failure"
+)
+
+// Options tune how a database file is opened.
+type Options struct {
+	// BusyTimeout is how long a statement waits for a lock held by another process
+	// before failing with failure.Unavailable. Default 2s.
+	BusyTimeout time.Duration
+	// CacheMiB is the page cache per connection. Default 64.
+	CacheMiB int
+}
+
+func (o Options) withDefaults() Options {
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 2 * time.Second
+	}
+	if o.CacheMiB <= 0 {
+		o.CacheMiB = 64
+	}
+	return o
+}
+
+// OpenDB opens path with WAL, synchronous=FULL, a busy timeout and immediate
+// transactions. readOnly connections refuse writes. Parent directories are created.
+func OpenDB(path string, readOnly bool, o Options) (*sql.DB, error) {
+	o = o.withDefaults()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create directory for %s: %w", path, err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(wal)")
+	q.Add("_pragma", "synchronous(full)")
+	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", o.CacheMiB*1024))
+	q.Add("_pragma", "foreign_keys(on)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_txlock", "immediate")
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	if !readOnly {
+		db.SetMaxOpenConns(1) // one writer connection: SQLite allows one writer anyway
+	}
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(context.Background()); err != nil {
+		db.Close()
+		return nil, mapErr("open "+path, err)
+	}
+	return db, nil
+}
+
+// mapErr turns SQLite lock and disk errors into failure.Unavailable, so that callers
+// answer "retry later" instead of wedging or reporting a bug.
+func mapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *failure.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	msg := err.Error()
+	for _, s := range []string{"SQLITE_BUSY", "database is locked", "SQLITE_FULL", "disk is full", "SQLITE_READONLY", "readonly", "SQLITE_IOERR", "disk I/O error", "SQLITE_CANTOPEN", "unable to open"} {
+		if strings.Contains(msg, s) {
+			return failure.Newf(failure.Unavailable, "store_unavailable", "%s: %v", what, err)
+		}
+	}
+	if strings.Contains(msg, "UNIQUE constraint failed") {
+		return failure.Newf(failure.Conflict, "version_conflict", "%s: %v", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

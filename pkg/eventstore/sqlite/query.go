@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+const rowColumns = `seq, stream, coalesce(version, 0), command_id, command, data, outcome, events, result, coalesce(idempotency_key, ''), coalesce(correlation_id, ''), time`
+
+// LatestState returns the newest state log entry of stream; ok is false if there is none.
+// It reads on the write connection, so it sees everything the writer committed.
+func (s *Store) LatestState(ctx context.Context, stream string) (st State, ok bool, err error) {
+	var ts string
+	err = s.w.QueryRowContext(ctx, `SELECT stream, version, state, time FROM state WHERE stream = ? ORDER BY version DESC LIMIT 1`, stream).
+		Scan(&st.Stream, &st.Version, &st.State, &ts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return State{}, false, nil
+	}
+	if err != nil {
+		return State{}, false, mapErr("latest state", err)
+	}
+	st.Time, _ = time.Parse(time.RFC3339Nano, ts)
+	return st, true, nil
+}
+
+// FindIdempotent returns the row of stream recorded with key; ok is false if there is none.
+// It reads on the write connection.
+func (s *Store) FindIdempotent(ctx context.Context, stream, key string) (Row, bool, error) {
+	rows, err := scanRows(s.w.QueryContext(ctx, `SELECT `+rowColumns+` FROM event WHERE stream = ? AND idempotency_key = ?`, stream, key))
+	if err != nil || len(rows) == 0 {
+		return Row{}, false, err
+	}
+	return rows[0], true, nil
+}
+
+// RowsAfter returns up to limit rows with seq > after, in order. Safe for concurrent use.
+func (s *Store) RowsAfter(ctx context.Context, after int64, limit int) ([]Row, error) {
+	return scanRows(s.r.QueryContext(ctx, `SELECT `+rowColumns+` FROM event WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit))
+}
+
+// StreamRows returns up to limit accepted rows of stream with version > after, in order.
+// Safe for concurrent use.
+func (s *Store) StreamRows(ctx context.Context, stream string, after int64, limit int) ([]Row, error) {
+	return scanRows(s.r.QueryContext(ctx, `SELECT `+rowColumns+` FROM event WHERE stream = ? AND version > ? ORDER BY version LIMIT ?`, stream, after, limit))
+}
+
+// PublishedSeq returns the outbox cursor: rows up to it have been published.
+func (s *Store) PublishedSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.r.QueryRowContext(ctx, `SELECT published_seq FROM outbox WHERE name = 'events'`).Scan(&seq)
+	return seq, mapErr("outbox cursor", err)
+}
+
+// LastSeq returns the seq of the newest row (0 if empty). Not safe for concurrent use
+// with Append.
+func (s *Store) LastSeq() int64 { return s.nextSeq - 1 }
+
+// ForEachLatestState calls fn with the newest state of every stream, in stream order.
+// Safe for concurrent use.
+func (s *Store) ForEachLatestState(ctx context.Context, fn func(State) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT stream, max(version), state FROM state GROUP BY stream ORDER BY stream`)
+	if err != nil {
+		return mapErr("latest states", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st State
+		if err := rows.Scan(&st.Stream, &st.Version, &st.State); err != nil {
+			return mapErr("scan state", err)
+		}
+		if err := fn(st); err != nil {
+			return err
+		}
+	}
+	return mapErr("latest states", rows.Err())
+}
+
+// ForEachAccepted calls fn with the stream, version and events JSON of every accepted row,
+// in seq order. Safe for concurrent use.
+func (s *Store) ForEachAccepted(ctx context.Context, fn func(stream string, version int64, events []byte) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT stream, version, events FROM event WHERE outcome = 'accepted' ORDER BY seq`)
+	if err != nil {
+		return mapErr("replay", err)
+	}
+	defer rows.Close()
+	var (
+		stream  string
+		version int64
+		events  sql.RawBytes
+	)
+	for rows.Next() {
+		if err := rows.Scan(&stream, &version, &events); err != nil {
+			return mapErr("scan event", err)
+		}
+		if err := fn(stream, version, events); err != nil {
+			return err
+		}
+	}
+	return mapErr("replay", rows.Err())
+}
+
+func scanRows(rows *sql.Rows, err error) ([]Row, error) {
+	if err != nil {
+		return nil, mapErr("query events", err)
+	}
+	defer rows.Close()
+	var out []Row
+	for rows.Next() {
+		var r Row
+		var data, events, result, ts string
+		if err := rows.Scan(&r.Seq, &r.Stream, &r.Version, &r.CommandID, &r.Command, &data, &r.Outcome, &events, &result, &r.IdempotencyKey, &r.CorrelationID, &ts); err != nil {
+			return nil, mapErr("scan event", err)
+		}
+		r.Data, r.Events, r.Result = []byte(data), []byte(events), []byte(result)
+		r.Time, _ = time.Parse(time.RFC3339Nano, ts)
+		out = append(out, r)
+	}
+	return out, mapErr("query events", rows.Err())
+}

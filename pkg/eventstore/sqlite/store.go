@@ -1,0 +1,164 @@
+// Package sqlite is the event store of a writer: the event log (one row per command, with
+// its outcome and events), the state log (the state after each transaction), the
+// idempotency records and the outbox cursor, in one SQLite file.
+//
+// A Store has one write connection, used by one goroutine at a time (the writer's commit
+// loop), and a pool of read connections safe for concurrent use.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Outcomes of a command row.
+const (
+	Accepted = "accepted"
+	Rejected = "rejected"
+)
+
+// Row is one command in the event log.
+type Row struct {
+	Seq            int64
+	Stream         string
+	Version        int64 // entity version after the command; 0 when rejected (stored as NULL)
+	CommandID      string
+	Command        string
+	Data           json.RawMessage
+	Outcome        string
+	Events         json.RawMessage // JSON array of event.Envelope
+	Result         json.RawMessage
+	IdempotencyKey string
+	CorrelationID  string
+	Time           time.Time
+}
+
+// State is one entry of the state log.
+type State struct {
+	Stream  string
+	Version int64
+	State   json.RawMessage
+	Time    time.Time
+}
+
+// Store is an open event store.
+type Store struct {
+	w       *sql.DB
+	r       *sql.DB
+	nextSeq int64 // owned by the write connection's user
+}
+
+// Open opens (creating and migrating if needed) the store at path.
+func Open(ctx context.Context, path string, o Options) (*Store, error) {
+	w, err := OpenDB(path, false, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := Migrate(ctx, w, migrations); err != nil {
+		w.Close()
+		return nil, mapErr("migrate", err)
+	}
+	r, err := OpenDB(path, true, o)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	s := &Store{w: w, r: r}
+	if err := w.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM event`).Scan(&s.nextSeq); err != nil {
+		s.Close()
+		return nil, mapErr("read sequence", err)
+	}
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return errors.Join(s.w.Close(), s.r.Close()) }
+
+// Append writes rows (assigning their Seq), states and, if publishedSeq > 0, the outbox
+// cursor in one transaction with one fsync. On error nothing is written and the sequence
+// does not advance. Not safe for concurrent use.
+func (s *Store) Append(ctx context.Context, rows []Row, states []State, publishedSeq int64) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr("begin", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback() //nolint:errcheck // the original error matters
+		}
+	}()
+	seq := s.nextSeq
+	if err := insertRows(ctx, tx, rows, seq); err != nil {
+		return err
+	}
+	if err := insertStates(ctx, tx, states); err != nil {
+		return err
+	}
+	if publishedSeq > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET published_seq = max(published_seq, ?) WHERE name = 'events'`, publishedSeq); err != nil {
+			return mapErr("outbox cursor", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return mapErr("commit", err)
+	}
+	for i := range rows {
+		rows[i].Seq = seq + int64(i)
+	}
+	s.nextSeq = seq + int64(len(rows))
+	return nil
+}
+
+func insertRows(ctx context.Context, tx *sql.Tx, rows []Row, seq int64) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO event (seq, stream, version, command_id, command, data, outcome, events, result, idempotency_key, correlation_id, time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return mapErr("prepare event insert", err)
+	}
+	defer stmt.Close()
+	for i, r := range rows {
+		if _, err := stmt.ExecContext(ctx, seq+int64(i), r.Stream, nullInt(r.Version), r.CommandID, r.Command,
+			string(r.Data), r.Outcome, string(r.Events), string(r.Result), nullString(r.IdempotencyKey),
+			nullString(r.CorrelationID), r.Time.UTC().Format(time.RFC3339Nano)); err != nil {
+			return mapErr(fmt.Sprintf("append %s", r.Stream), err)
+		}
+	}
+	return nil
+}
+
+func insertStates(ctx context.Context, tx *sql.Tx, states []State) error {
+	if len(states) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO state (stream, version, state, time) VALUES (?,?,?,?)`)
+	if err != nil {
+		return mapErr("prepare state insert", err)
+	}
+	defer stmt.Close()
+	for _, st := range states {
+		if _, err := stmt.ExecContext(ctx, st.Stream, st.Version, string(st.State), st.Time.UTC().Format(time.RFC3339Nano)); err != nil {
+			return mapErr(fmt.Sprintf("state %s", st.Stream), err)
+		}
+	}
+	return nil
+}
+
+func nullInt(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

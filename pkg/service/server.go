@@ -1,0 +1,51 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/httpapi"
+	"uneventful.dev/uneventful/pkg/natsconn"
+	"uneventful.dev/uneventful/pkg/readmodel/redis"
+	"uneventful.dev/uneventful/pkg/writer"
+)
+
+// API describes the HTTP face of a domain.
+type API interface {
+	Name() string
+	Commands() []string
+	Views() (state, events []string)
+	ParseCommand(typ string, body []byte) (aggregate.Command, error)
+}
+
+// ServerConfig configures a domain's HTTP server.
+type ServerConfig struct {
+	Common
+	Partitions     int           // must match the writers'; default writer.DefaultPartitions
+	CommandTimeout time.Duration // deadline of a command; default 5s
+}
+
+// RunServer serves the HTTP API of domain d until ctx is done, then finishes in-flight
+// requests and returns.
+func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
+	c := cfg.Common.withDefaults()
+	nc, err := natsconn.Connect(c.NATSURL, d.Name()+"_server", c.Log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	rdb := c.redis()
+	defer rdb.Close()
+	proj := redis.New(rdb)
+	stateViews, eventViews := d.Views()
+	api := &httpapi.Entities{
+		Domain: d.Name(), Commands: d.Commands(), StateViews: stateViews, EventViews: eventViews,
+		Parse: d.ParseCommand, Reader: proj, Timeout: cfg.CommandTimeout,
+		Writer: writer.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
+	}
+	r := httpapi.NewRouter()
+	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping})
+	api.Mount(r)
+	return serve(ctx, c, r)
+}

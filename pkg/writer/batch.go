@@ -1,0 +1,261 @@
+package writer
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/event"
+	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/failure"
+	"uneventful.dev/uneventful/pkg/readmodel/redis"
+)
+
+// process decides every request of batch, commits the rows in one transaction, and
+// returns the batch with replies set. If the commit fails, the in-memory state is
+// restored and every command in the batch is answered with the failure: none was applied.
+func (w *Writer[S]) process(batch []*pending) []*pending {
+	ctx := context.Background()
+	now := time.Now()
+	before := make(map[string]*entity[S]) // entities as they were before this batch
+	inBatch := make(map[string]*pending)  // idempotency keys seen in this batch
+	var rows []sqlite.Row
+	for _, p := range batch {
+		w.decide(ctx, p, now, before, inBatch)
+		if p.row != nil {
+			rows = append(rows, *p.row)
+		}
+	}
+	states := make([]sqlite.State, 0, len(before))
+	for stream := range before {
+		if e := w.entities[stream]; e != nil && e.version > 0 && e.version != versionOf(before[stream]) {
+			states = append(states, sqlite.State{Stream: stream, Version: e.version, State: e.doc, Time: now})
+		}
+	}
+	var published int64
+	if w.pub != nil {
+		if seq := w.pub.Published(); seq > w.persistedSeq {
+			published = seq
+		}
+	}
+	if len(rows) == 0 && published == 0 {
+		return batch
+	}
+	if err := w.store.Append(ctx, rows, states, published); err != nil {
+		w.log.Error("commit failed; batch not applied", "commands", len(rows), "err", err)
+		w.undo(batch, before, err)
+		return batch
+	}
+	if published > 0 {
+		w.persistedSeq = published
+	}
+	for _, p := range batch {
+		if p.row != nil && p.req.IdempotencyKey != "" {
+			w.keys.put(p.stream+"\x00"+p.req.IdempotencyKey, keyed{command: p.row.Command, data: string(p.row.Data), result: p.reply})
+		}
+	}
+	return batch
+}
+
+func versionOf[S any](e *entity[S]) int64 {
+	if e == nil {
+		return 0
+	}
+	return e.version
+}
+
+// undo restores the entities a failed batch touched and answers its commands with err.
+func (w *Writer[S]) undo(batch []*pending, before map[string]*entity[S], err error) {
+	for stream, e := range before {
+		if e == nil || e.version == 0 {
+			delete(w.entities, stream)
+		} else {
+			w.entities[stream] = e
+		}
+	}
+	fe := failure.From(err)
+	if fe.Kind == failure.Internal || fe.Kind == failure.Conflict {
+		fe = failure.New(failure.Unavailable, "store_unavailable", "the event store could not commit; nothing was applied, retry later")
+	}
+	reply, _ := json.Marshal(Reply{Error: fe})
+	for _, p := range batch { // even replays and loads: they may have seen this batch's state
+		p.row, p.update, p.reply = nil, nil, reply
+	}
+}
+
+// decide sets p.reply and, for a command to append, p.row and p.update.
+func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, before map[string]*entity[S], inBatch map[string]*pending) {
+	if err := validEntity(p.req.Entity); err != nil {
+		p.reply = errorReply(err)
+		return
+	}
+	p.stream = event.Stream(w.name, p.req.Entity)
+	if p.req.Kind == KindLoad {
+		w.decideLoad(ctx, p)
+		return
+	}
+	if p.req.Kind != KindCommand {
+		p.reply = errorReply(failure.Newf(failure.Invalid, "invalid_request", "unknown request kind %q", p.req.Kind))
+		return
+	}
+	if p.req.Deadline > 0 && now.UnixNano() > p.req.Deadline {
+		p.reply = errorReply(failure.New(failure.Timeout, "expired", "the command expired before the writer reached it; it was not applied"))
+		return
+	}
+	cmd, err := w.domain.ParseCommand(p.req.Command, p.req.Data)
+	if err != nil {
+		p.reply = errorReply(err)
+		return
+	}
+	if p.req.IdempotencyKey != "" && w.replayed(ctx, p, cmd, inBatch) {
+		return
+	}
+	e, err := w.load(ctx, p.stream, p.req.Entity)
+	if err != nil {
+		p.reply = errorReply(err)
+		return
+	}
+	if _, seen := before[p.stream]; !seen {
+		if e.version == 0 {
+			before[p.stream] = nil
+		} else {
+			saved := *e
+			before[p.stream] = &saved
+		}
+	}
+	row := &sqlite.Row{Stream: p.stream, CommandID: p.req.CommandID, Command: cmd.Type, Data: cmd.Data,
+		IdempotencyKey: p.req.IdempotencyKey, CorrelationID: p.req.CorrelationID, Time: now}
+	if row.CommandID == "" {
+		row.CommandID = event.NewID()
+	}
+	p.row = row
+	if ev := p.req.ExpectedVersion; ev != nil && *ev != e.version {
+		w.reject(p, failure.Newf(failure.PreconditionFailed, "version_mismatch", "expected version %d, the entity is at version %d", *ev, e.version))
+		return
+	}
+	events, err := w.domain.Decide(e.state, e.version, cmd)
+	if err != nil {
+		if k := failure.KindOf(err); k == failure.Invalid || k == failure.Internal {
+			p.row, p.reply = nil, errorReply(err)
+			return
+		}
+		w.reject(p, err)
+		return
+	}
+	w.accept(p, e, events, now)
+}
+
+func (w *Writer[S]) reject(p *pending, err error) {
+	p.reply = errorReply(err)
+	p.row.Outcome, p.row.Events, p.row.Result = sqlite.Rejected, json.RawMessage("[]"), p.reply
+}
+
+// accept applies events to the entity and builds the row, reply and read model update.
+func (w *Writer[S]) accept(p *pending, e *entity[S], events []aggregate.Event, now time.Time) {
+	next := *e
+	entries := make([]redis.Entry, 0, len(events))
+	for _, ev := range events {
+		s, err := w.domain.Evolve(next.state, ev)
+		if err != nil {
+			p.row, p.reply = nil, errorReply(err)
+			return
+		}
+		next.state = s
+		next.version++
+		env := event.Envelope{ID: event.NewID(), Stream: p.stream, Version: next.version, Type: ev.Type, Data: ev.Data,
+			CommandID: p.row.CommandID, CorrelationID: p.req.CorrelationID, CausationID: p.row.CommandID, Time: now}
+		b, _ := json.Marshal(env)
+		entries = append(entries, redis.Entry{Version: next.version, JSON: b})
+	}
+	doc, err := document(p.req.Entity, next.version, next.state)
+	if err != nil {
+		p.row, p.reply = nil, errorReply(err)
+		return
+	}
+	next.doc = doc
+	*e = next
+	w.entities[p.stream] = e
+	p.reply, _ = json.Marshal(Reply{Version: next.version, State: doc})
+	p.row.Version, p.row.Outcome, p.row.Result = next.version, sqlite.Accepted, p.reply
+	p.row.Events = joinEntries(entries)
+	p.update = &redis.Update{Key: p.stream, Version: next.version, Doc: doc, Events: entries}
+}
+
+// replayed answers p from an earlier command with the same idempotency key, if any.
+func (w *Writer[S]) replayed(ctx context.Context, p *pending, cmd aggregate.Command, inBatch map[string]*pending) bool {
+	k := p.stream + "\x00" + p.req.IdempotencyKey
+	if first, ok := inBatch[k]; ok {
+		if first.row == nil { // the first was refused without being recorded
+			p.reply = first.reply
+		} else {
+			p.reply = sameRequest(first.row.Command, string(first.row.Data), cmd, first.reply)
+		}
+		return true
+	}
+	if prior, ok := w.keys.get(k); ok {
+		p.reply = sameRequest(prior.command, prior.data, cmd, prior.result)
+		return true
+	}
+	row, ok, err := w.store.FindIdempotent(ctx, p.stream, p.req.IdempotencyKey)
+	if err != nil {
+		p.reply = errorReply(err)
+		return true
+	}
+	if ok {
+		p.reply = sameRequest(row.Command, string(row.Data), cmd, row.Result)
+		return true
+	}
+	inBatch[k] = p
+	return false
+}
+
+// sameRequest returns the first result if cmd is the request first made with the key.
+func sameRequest(command, data string, cmd aggregate.Command, result []byte) []byte {
+	if command != cmd.Type || data != string(cmd.Data) {
+		return errorReply(failure.New(failure.Conflict, "idempotency_key_reused", "this Idempotency-Key was used for a different request"))
+	}
+	return result
+}
+
+func (w *Writer[S]) decideLoad(ctx context.Context, p *pending) {
+	e, err := w.load(ctx, p.stream, p.req.Entity)
+	if err != nil {
+		p.reply = errorReply(err)
+		return
+	}
+	if e.version == 0 {
+		p.reply = errorReply(failure.Newf(failure.NotFound, "not_found", "%s %s has never been written", w.name, p.req.Entity))
+		return
+	}
+	p.reply, _ = json.Marshal(Reply{Version: e.version, State: e.doc})
+	p.update = &redis.Update{Key: p.stream, Version: e.version, Doc: e.doc}
+}
+
+func joinEntries(entries []redis.Entry) json.RawMessage {
+	parts := make([]string, len(entries))
+	for i, e := range entries {
+		parts[i] = string(e.JSON)
+	}
+	return json.RawMessage("[" + strings.Join(parts, ",") + "]")
+}
+
+func errorReply(err error) []byte {
+	b, _ := json.Marshal(Reply{Error: failure.From(err)})
+	return b
+}
+
+// validEntity checks an entity id: 1 to 64 characters of [0-9A-Za-z_-].
+func validEntity(id string) error {
+	if len(id) == 0 || len(id) > 64 {
+		return failure.New(failure.Invalid, "invalid_id", "entity id must be 1 to 64 characters")
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+			return failure.New(failure.Invalid, "invalid_id", "entity id may hold only letters, digits, '_' and '-'")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package writer
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"uneventful.dev/uneventful/pkg/readmodel/redis"
+)
+
+// postLoop runs after each commit, in commit order: it updates the read model, then
+// replies, then wakes the outbox. A read model update Redis refuses is kept and retried,
+// so the reply (the write is durable) never waits for Redis to come back.
+func (w *Writer[S]) postLoop(ctx context.Context) {
+	retry := time.NewTicker(500 * time.Millisecond)
+	defer retry.Stop()
+	for {
+		select {
+		case batch, ok := <-w.committed:
+			if !ok {
+				return
+			}
+			w.project(ctx, batch)
+			for _, p := range batch {
+				if p.msg != nil && p.msg.Reply != "" {
+					p.msg.Respond(p.reply) //nolint:errcheck // a lost reply is a timeout for the client, who retries
+				}
+			}
+			if w.pub != nil {
+				w.pub.Notify()
+			}
+		case <-retry.C:
+			w.project(ctx, nil)
+		}
+	}
+}
+
+// project writes the batch's read model updates, with any left over from earlier
+// failures, and restores the read model of entities that were loaded.
+func (w *Writer[S]) project(ctx context.Context, batch []*pending) {
+	w.mu.Lock()
+	updates := make([]redis.Update, 0, len(batch)+len(w.unprojected))
+	for _, u := range w.unprojected {
+		updates = append(updates, u)
+	}
+	w.mu.Unlock()
+	for _, p := range batch {
+		if p.update == nil {
+			continue
+		}
+		if p.req.Kind == KindLoad {
+			if err := w.restore(ctx, *p.update); err != nil {
+				w.log.Warn("restore read model", "stream", p.stream, "err", err)
+			}
+			continue
+		}
+		updates = append(updates, *p.update)
+	}
+	if len(updates) == 0 {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err := w.proj.Apply(pctx, updates)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err == nil {
+		clear(w.unprojected)
+		return
+	}
+	if len(w.unprojected) == 0 {
+		w.log.Warn("read model update failed; will retry", "entities", len(updates), "err", err)
+	}
+	for _, u := range updates {
+		prev, ok := w.unprojected[u.Key]
+		if ok && prev.Version > u.Version {
+			prev.Events = append(prev.Events, u.Events...)
+			w.unprojected[u.Key] = prev
+			continue
+		}
+		if ok {
+			u.Events = append(prev.Events, u.Events...)
+		}
+		w.unprojected[u.Key] = u
+	}
+}
+
+// restore rebuilds the read model of one entity from the event log, events first and
+// the state document last, so a reader who finds the document finds every event.
+func (w *Writer[S]) restore(ctx context.Context, u redis.Update) error {
+	if _, ok, err := w.proj.Get(ctx, u.Key); err != nil || ok {
+		return err // already there (another load restored it), or Redis is down
+	}
+	var after int64
+	for {
+		rows, err := w.store.StreamRows(ctx, u.Key, after, 1000)
+		if err != nil {
+			return err
+		}
+		var entries []redis.Entry
+		for _, r := range rows {
+			var evs []json.RawMessage
+			if err := json.Unmarshal(r.Events, &evs); err != nil {
+				return err
+			}
+			for _, ev := range evs {
+				var v struct {
+					Version int64 `json:"version"`
+				}
+				json.Unmarshal(ev, &v) //nolint:errcheck // written by us
+				entries = append(entries, redis.Entry{Version: v.Version, JSON: ev})
+			}
+			after = r.Version
+		}
+		if len(entries) > 0 {
+			if err := w.proj.Apply(ctx, []redis.Update{{Key: u.Key, Events: entries}}); err != nil {
+				return err
+			}
+		}
+		if len(rows) < 1000 || after >= u.Version {
+			break
+		}
+	}
+	return w.proj.Apply(ctx, []redis.Update{u})
+}

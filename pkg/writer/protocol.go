@@ -1,0 +1,50 @@
+package writer
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"strconv"
+
+	"uneventful.dev/uneventful/pkg/failure"
+)
+
+// DefaultPartitions is the number of partitions entities hash to.
+const DefaultPartitions = 16
+
+// Request kinds.
+const (
+	KindCommand = "command" // decide and append
+	KindLoad    = "load"    // return the entity's state and restore its read model
+)
+
+// Request is what a server sends a writer over NATS request/reply.
+type Request struct {
+	Kind            string          `json:"kind"`
+	Entity          string          `json:"entity"`
+	CommandID       string          `json:"command_id,omitempty"`
+	Command         string          `json:"command,omitempty"`
+	Data            json.RawMessage `json:"data,omitempty"`
+	IdempotencyKey  string          `json:"idempotency_key,omitempty"`
+	ExpectedVersion *int64          `json:"expected_version,omitempty"`
+	CorrelationID   string          `json:"correlation_id,omitempty"`
+	Deadline        int64           `json:"deadline,omitempty"` // unix nanoseconds; 0 = none
+}
+
+// Reply is a writer's answer: the entity's state document and version, or an error.
+type Reply struct {
+	Version int64           `json:"version,omitempty"`
+	State   json.RawMessage `json:"state,omitempty"`
+	Error   *failure.Error  `json:"error,omitempty"`
+}
+
+// Partition returns the partition of entity id among n partitions.
+func Partition(id string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(n))
+}
+
+// Subject returns the NATS subject a request of kind for entity id is sent on.
+func Subject(kind, domain, id string, partitions int) string {
+	return kind + "." + domain + "." + strconv.Itoa(Partition(id, partitions))
+}

@@ -1,0 +1,217 @@
+// Package writer is the write path of a domain: it takes commands over NATS
+// request/reply, decides them against in-memory state, appends many commands to the
+// event and state logs in one SQLite transaction (group commit), then updates the Redis
+// read model, replies, and lets the outbox publish the events.
+//
+// One Writer owns the entities of its partitions: all decisions happen on one goroutine,
+// so no two commands of an entity ever race.
+package writer
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/failure"
+	"uneventful.dev/uneventful/pkg/outbox"
+	"uneventful.dev/uneventful/pkg/readmodel/redis"
+)
+
+// Config tunes a Writer. The zero value is valid.
+type Config struct {
+	Partitions       int   // partitions entities hash to; default DefaultPartitions
+	Owned            []int // partitions this writer serves; default all
+	MaxBatch         int   // commands per transaction at most; default 512
+	QueueSize        int   // commands waiting at most before shedding; default 8192
+	IdempotencyCache int   // recent idempotency keys kept in memory; default 100,000
+}
+
+func (c Config) withDefaults() Config {
+	if c.Partitions <= 0 {
+		c.Partitions = DefaultPartitions
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 512
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 8192
+	}
+	if c.IdempotencyCache <= 0 {
+		c.IdempotencyCache = 100_000
+	}
+	return c
+}
+
+// Writer is the write path of one domain. Create it with New and start it with Run.
+type Writer[S any] struct {
+	domain aggregate.Domain[S]
+	name   string
+	cfg    Config
+	store  *sqlite.Store
+	proj   *redis.Projection
+	nc     *nats.Conn
+	pub    *outbox.Publisher
+	log    *slog.Logger
+
+	intake    chan *pending
+	committed chan []*pending
+
+	// owned by the commit loop
+	entities      map[string]*entity[S]
+	keys          *keyCache
+	persistedSeq  int64
+
+	mu          sync.Mutex
+	unprojected map[string]redis.Update // read model updates Redis refused, retried later
+}
+
+// pending is one request travelling through the writer.
+type pending struct {
+	req    Request
+	msg    *nats.Msg
+	stream string
+	row    *sqlite.Row
+	update *redis.Update // for a load: the read model to restore
+	reply  []byte
+}
+
+// New returns a writer of domain d over its store, read model, NATS connection and outbox.
+func New[S any](d aggregate.Domain[S], store *sqlite.Store, proj *redis.Projection, nc *nats.Conn, pub *outbox.Publisher, cfg Config, log *slog.Logger) *Writer[S] {
+	cfg = cfg.withDefaults()
+	return &Writer[S]{
+		domain: d, name: d.Name(), cfg: cfg, store: store, proj: proj, nc: nc, pub: pub, log: log,
+		intake:      make(chan *pending, cfg.QueueSize),
+		committed:   make(chan []*pending, 4),
+		entities:    make(map[string]*entity[S]),
+		keys:        newKeyCache(cfg.IdempotencyCache),
+		unprojected: make(map[string]redis.Update),
+	}
+}
+
+// Run serves requests until ctx is done, then stops taking requests, finishes the ones
+// it took, and returns.
+func (w *Writer[S]) Run(ctx context.Context) error {
+	subs, err := w.subscribe()
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); w.postLoop(ctx) }()
+	stop := make(chan struct{})
+	go func() {
+		<-ctx.Done()
+		w.drain(subs)
+		close(stop)
+	}()
+	w.commitLoop(stop)
+	close(w.committed)
+	wg.Wait()
+	return nil
+}
+
+func (w *Writer[S]) subscribe() ([]*nats.Subscription, error) {
+	var subs []*nats.Subscription
+	parts := w.cfg.Owned
+	wildcard := len(parts) == 0
+	if wildcard {
+		parts = []int{-1}
+	}
+	for _, kind := range []string{KindCommand, KindLoad} {
+		for _, p := range parts {
+			subject := kind + "." + w.name + ".*"
+			if !wildcard {
+				subject = kind + "." + w.name + "." + strconv.Itoa(p)
+			}
+			sub, err := w.nc.Subscribe(subject, w.receive)
+			if err != nil {
+				return nil, err
+			}
+			sub.SetPendingLimits(-1, -1)
+			subs = append(subs, sub)
+		}
+	}
+	return subs, w.nc.Flush()
+}
+
+// drain stops the subscriptions after the messages already received are handed over.
+func (w *Writer[S]) drain(subs []*nats.Subscription) {
+	for _, s := range subs {
+		s.Drain() //nolint:errcheck // best effort on shutdown
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, s := range subs {
+		for s.IsValid() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// receive decodes a request and queues it; it runs on the NATS delivery goroutine.
+func (w *Writer[S]) receive(m *nats.Msg) {
+	var req Request
+	if err := json.Unmarshal(m.Data, &req); err != nil {
+		respondError(m, failure.New(failure.Invalid, "invalid_request", "request is not valid JSON"))
+		return
+	}
+	select {
+	case w.intake <- &pending{req: req, msg: m}:
+	default:
+		respondError(m, failure.New(failure.Overloaded, "overloaded", "the writer is at capacity; retry later"))
+	}
+}
+
+func respondError(m *nats.Msg, e *failure.Error) {
+	b, _ := json.Marshal(Reply{Error: e})
+	m.Respond(b) //nolint:errcheck // the requester times out if this is lost
+}
+
+// commitLoop takes batches of requests off the intake and commits each in one
+// transaction, until stop is closed and the intake is empty.
+func (w *Writer[S]) commitLoop(stop <-chan struct{}) {
+	batch := make([]*pending, 0, w.cfg.MaxBatch)
+	for {
+		select {
+		case p := <-w.intake:
+			batch = append(batch[:0], p)
+		case <-stop:
+			select {
+			case p := <-w.intake:
+				batch = append(batch[:0], p)
+			default:
+				w.persistCursor()
+				return
+			}
+		}
+	fill:
+		for len(batch) < w.cfg.MaxBatch {
+			select {
+			case p := <-w.intake:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		w.committed <- w.process(batch)
+	}
+}
+
+// persistCursor writes the outbox cursor on shutdown so a restart resends less.
+func (w *Writer[S]) persistCursor() {
+	if w.pub == nil {
+		return
+	}
+	if seq := w.pub.Published(); seq > w.persistedSeq {
+		if err := w.store.Append(context.Background(), nil, nil, seq); err != nil {
+			w.log.Warn("persist outbox cursor", "err", err)
+		}
+	}
+}
+

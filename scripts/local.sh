@@ -1,0 +1,250 @@
+# shellcheck shell=bash
+# The stack as local processes (contract C1's embedded mode). Sourced by
+# scripts/stack.sh. Every service runs detached in its own session (so a
+# Ctrl-C reaches only the script), with its pid in data/run/<svc>.pid and its
+# output in data/logs/<svc>.log (the previous run's in <svc>.log.1).
+
+# Start order; stop order is the reverse.
+STACK_SERVICES=(redis message_broker wallet_writer history_writer wallet_server)
+
+# TEMPORARY: 1 skips (with a warning) a service whose binary is not built yet,
+# while the Go services are being written. Set it to 0 to make a missing
+# binary an error.
+STACK_ALLOW_MISSING=1
+
+STACK_READY_TIMEOUT=30 # seconds a service may take to become ready
+STACK_STOP_TIMEOUT=15  # seconds between SIGTERM and SIGKILL
+
+# svc_spec SVC sets SVC_CMD (argv), SVC_PORTS (ports it binds) and
+# SVC_READY_URL (empty for redis, which is checked with redis-cli ping).
+svc_spec() {
+	local common=(NATS_URL=nats://127.0.0.1:4222 REDIS_ADDR=127.0.0.1:6379 "DATA_DIR=$DATA_DIR")
+	case $1 in
+	redis)
+		SVC_CMD=(redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no
+			--dir "$DATA_DIR/redis" --maxmemory-policy noeviction)
+		SVC_PORTS=(6379)
+		SVC_READY_URL=
+		;;
+	message_broker)
+		SVC_CMD=(env NATS_HOST=127.0.0.1 NATS_PORT=4222 NATS_HTTP_PORT=8222
+			"NATS_STORE_DIR=$DATA_DIR/nats" "$BIN_DIR/message_broker")
+		SVC_PORTS=(4222 8222)
+		SVC_READY_URL=http://127.0.0.1:8222/healthz
+		;;
+	wallet_writer)
+		SVC_CMD=(env "${common[@]}" HTTP_ADDR=127.0.0.1:8082 "$BIN_DIR/wallet_writer")
+		SVC_PORTS=(8082)
+		SVC_READY_URL=http://127.0.0.1:8082/readyz
+		;;
+	history_writer)
+		SVC_CMD=(env "${common[@]}" HTTP_ADDR=:8081 "$BIN_DIR/history_writer")
+		SVC_PORTS=(8081)
+		SVC_READY_URL=http://127.0.0.1:8081/readyz
+		;;
+	wallet_server)
+		SVC_CMD=(env "${common[@]}" "HTTP_ADDR=:$HTTP_PORT" "$BIN_DIR/wallet_server")
+		SVC_PORTS=("$HTTP_PORT")
+		SVC_READY_URL=http://127.0.0.1:$HTTP_PORT/readyz
+		;;
+	*) die "unknown service $1" ;;
+	esac
+}
+
+svc_pidfile() { printf '%s/%s.pid\n' "$RUN_DIR" "$1"; }
+svc_log() { printf '%s/%s.log\n' "$LOG_DIR" "$1"; }
+
+# pid_is PID NAME: PID is a live (not zombie) process running NAME.
+pid_is() {
+	local stat comm
+	stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[[ $stat != Z* ]] || return 1
+	comm=$(ps -o comm= -p "$1" 2>/dev/null) || return 1
+	comm=${comm##*/}
+	[[ $comm == "${2:0:15}" ]] # Linux cuts comm to 15 characters
+}
+
+# svc_pid SVC prints the pid of SVC if its pid file names a live process of
+# it; it fails otherwise (no pid file, or a stale one).
+svc_pid() {
+	local pid name=$1
+	[[ $name == redis ]] && name=redis-server
+	[[ -r $(svc_pidfile "$1") ]] || return 1
+	pid=$(<"$(svc_pidfile "$1")")
+	[[ $pid =~ ^[0-9]+$ ]] && pid_is "$pid" "$name" && printf '%s\n' "$pid"
+}
+
+svc_ready() {
+	if [[ $1 == redis ]]; then
+		[[ $(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null) == PONG ]]
+	else
+		svc_spec "$1"
+		curl -fsS -m 2 -o /dev/null "$SVC_READY_URL" 2>/dev/null
+	fi
+}
+
+port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+svc_start() {
+	local svc=$1 port log pidfile
+	svc_spec "$svc"
+	for port in "${SVC_PORTS[@]}"; do
+		if port_busy "$port"; then
+			say "cannot start $svc: port $port is already in use by a process this stack did not start"
+			[[ $svc == wallet_server ]] && say "(choose another HTTP entry port with HTTP_PORT=8080)"
+			return 1
+		fi
+	done
+	log=$(svc_log "$svc")
+	pidfile=$(svc_pidfile "$svc")
+	[[ -f $log ]] && mv -f "$log" "$log.1"
+	rm -f "$pidfile"
+	if command -v setsid >/dev/null 2>&1; then
+		setsid nohup "${SVC_CMD[@]}" >"$log" 2>&1 </dev/null 9>&- &
+	else
+		nohup "${SVC_CMD[@]}" >"$log" 2>&1 </dev/null 9>&- &
+	fi
+	printf '%s\n' "$!" >"$pidfile"
+	say "started $svc (pid $!, log ${log#"$STACK_ROOT"/})"
+}
+
+# svc_wait_ready SVC PID polls until SVC answers its readiness check; on
+# failure it prints the tail of the service's log and fails.
+svc_wait_ready() {
+	local svc=$1 pid=$2 name=$1 deadline=$((SECONDS + STACK_READY_TIMEOUT))
+	[[ $name == redis ]] && name=redis-server
+	until svc_ready "$svc"; do
+		if ! pid_is "$pid" "$name"; then
+			say "$svc exited during startup; last lines of ${LOG_DIR#"$STACK_ROOT"/}/$svc.log:"
+			tail -n 20 "$(svc_log "$svc")" >&2 || true
+			return 1
+		fi
+		if ((SECONDS >= deadline)); then
+			say "$svc not ready after ${STACK_READY_TIMEOUT}s; last lines of ${LOG_DIR#"$STACK_ROOT"/}/$svc.log:"
+			tail -n 20 "$(svc_log "$svc")" >&2 || true
+			return 1
+		fi
+		sleep 0.2
+	done
+	say "$svc ready"
+}
+
+# stack_lock serialises starts: two scripts starting the stack at once would
+# race for its ports. Services are started with fd 9 closed, so only the
+# script holds the lock.
+stack_lock() {
+	mkdir -p "$RUN_DIR"
+	command -v flock >/dev/null 2>&1 || return 0
+	exec 9>"$RUN_DIR/lock"
+	flock -n 9 || die "another run.sh or run_in_background.sh is starting the stack; wait for it"
+}
+
+stack_unlock() { exec 9>&-; }
+
+# local_up starts every service not yet running, in order, and waits for each
+# to be ready. It sets STACK_STARTED (how many it started) and STACK_ACTIVE
+# (the services this stack manages). It fails after printing why; the caller
+# stops the stack.
+local_up() {
+	local svc pid
+	STACK_STARTED=0
+	STACK_ACTIVE=()
+	mkdir -p "$RUN_DIR" "$LOG_DIR" "$DATA_DIR/redis" "$DATA_DIR/nats"
+	if ((EUID != 0 && HTTP_PORT < 1024)); then
+		say "warning: port $HTTP_PORT usually needs root; if wallet_server cannot bind it, run with HTTP_PORT=8080"
+	fi
+	stack_lock
+	for svc in "${STACK_SERVICES[@]}"; do
+		if [[ $svc != redis && ! -x $BIN_DIR/$svc ]]; then
+			((STACK_ALLOW_MISSING)) || { say "$BIN_DIR/$svc is missing: run ./build.sh"; return 1; }
+			say "WARNING: skipping $svc: ${BIN_DIR#"$STACK_ROOT"/}/$svc is not built (STACK_ALLOW_MISSING=1 in scripts/local.sh)"
+			continue
+		fi
+		if pid=$(svc_pid "$svc"); then
+			say "$svc already running (pid $pid)"
+		elif [[ $svc == redis ]] && svc_ready redis; then
+			say "redis: reusing the server already answering on 127.0.0.1:6379 (not managed by this stack)"
+			continue
+		else
+			svc_start "$svc" || return 1
+			pid=$(<"$(svc_pidfile "$svc")")
+			STACK_STARTED=$((STACK_STARTED + 1))
+		fi
+		STACK_ACTIVE+=("$svc")
+		svc_wait_ready "$svc" "$pid" || return 1
+	done
+	stack_unlock
+}
+
+svc_stop() {
+	local svc=$1 pid=$2 name=$1 deadline=$((SECONDS + STACK_STOP_TIMEOUT))
+	[[ $name == redis ]] && name=redis-server
+	say "stopping $svc (pid $pid)"
+	kill -TERM "$pid" 2>/dev/null || true
+	while pid_is "$pid" "$name"; do
+		if ((SECONDS >= deadline)); then
+			say "$svc still running after ${STACK_STOP_TIMEOUT}s; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+			break
+		fi
+		sleep 0.1
+	done
+	wait "$pid" 2>/dev/null || true # reap it if it is our child
+	rm -f "$(svc_pidfile "$svc")"
+}
+
+# local_down stops every service with a live pid file, in reverse order.
+local_down() {
+	local i svc pid stopped=0
+	for ((i = ${#STACK_SERVICES[@]} - 1; i >= 0; i--)); do
+		svc=${STACK_SERVICES[i]}
+		if pid=$(svc_pid "$svc"); then
+			svc_stop "$svc" "$pid"
+			stopped=$((stopped + 1))
+		else
+			rm -f "$(svc_pidfile "$svc")"
+		fi
+	done
+	((stopped > 0)) || say "no local stack running"
+}
+
+# local_follow streams the logs of STACK_ACTIVE, each line prefixed with its
+# service, until a service exits (fails) or the pid files are removed by
+# ./run.sh down (succeeds).
+local_follow() {
+	local svc files=()
+	for svc in "${STACK_ACTIVE[@]}"; do files+=("$(svc_log "$svc")"); done
+	((${#files[@]} > 0)) || return 0
+	tail -v -n +1 -F "${files[@]}" 2>/dev/null > >(awk '
+		/^==> .* <==$/ { f = $0; sub(/^==> /, "", f); sub(/ <==$/, "", f); n = split(f, p, "/")
+			sub(/\.log$/, "", p[n]); prefix = sprintf("%-14s | ", p[n]); next }
+		/^$/ { next }
+		{ print prefix $0; fflush() }') &
+	STACK_FOLLOW_PID=$!
+	while :; do
+		for svc in "${STACK_ACTIVE[@]}"; do
+			if [[ ! -e $(svc_pidfile "$svc") ]]; then
+				say "the stack was stopped (./run.sh down)"
+				return 0
+			fi
+			if ! svc_pid "$svc" >/dev/null; then
+				say "$svc exited unexpectedly (log: ${LOG_DIR#"$STACK_ROOT"/}/$svc.log); stopping the stack"
+				return 1
+			fi
+		done
+		sleep 1 &
+		wait $! || true
+	done
+}
+
+local_stop_follow() {
+	[[ -n ${STACK_FOLLOW_PID:-} ]] || return 0
+	kill "$STACK_FOLLOW_PID" 2>/dev/null || true
+	wait "$STACK_FOLLOW_PID" 2>/dev/null || true
+	STACK_FOLLOW_PID=
+}
+
+# local_need_tools installs (or asks for) what local mode runs on besides Go.
+local_need_tools() {
+	stack_need redis-server=redis-server redis-cli=redis-tools curl=curl ps=procps
+}

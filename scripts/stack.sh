@@ -1,0 +1,129 @@
+# shellcheck shell=bash
+# Shared by pull.sh, build.sh, run.sh, run_in_background.sh and test.sh: paths,
+# messages, mode selection (contract C1), tool installation and the Go build.
+# Source it, don't run it. Local processes live in scripts/local.sh, Docker
+# Compose in scripts/compose.sh.
+
+STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN_DIR=$STACK_ROOT/bin
+DATA_DIR=$STACK_ROOT/data
+RUN_DIR=$DATA_DIR/run
+LOG_DIR=$DATA_DIR/logs
+HTTP_PORT=${HTTP_PORT:-80}
+STACK_ME=${0##*/}
+
+# Progress goes to stderr; stdout carries only results (the base URL).
+say() { printf '%s: %s\n' "$STACK_ME" "$*" >&2; }
+die() {
+	say "$*"
+	exit 1
+}
+
+# shellcheck source=scripts/local.sh
+source "$STACK_ROOT/scripts/local.sh"
+# shellcheck source=scripts/compose.sh
+source "$STACK_ROOT/scripts/compose.sh"
+
+stack_base_url() { printf 'http://localhost:%s\n' "$HTTP_PORT"; }
+
+# stack_parse_mode ARGS... sets STACK_MODE (local or compose) from --local /
+# --docker, defaulting to compose when docker-compose.yml exists and a Docker
+# engine answers, and leaves the other arguments in STACK_ARGS.
+stack_parse_mode() {
+	local arg forced=""
+	STACK_ARGS=()
+	for arg in "$@"; do
+		case $arg in
+		--local) forced=local ;;
+		--docker) forced=compose ;;
+		*) STACK_ARGS+=("$arg") ;;
+		esac
+	done
+	case $forced in
+	local) STACK_MODE=local ;;
+	compose)
+		compose_require
+		STACK_MODE=compose
+		;;
+	*)
+		if [[ -f $STACK_ROOT/docker-compose.yml ]] && docker_answers && compose_cmd >/dev/null; then
+			STACK_MODE=compose
+		else
+			STACK_MODE=local
+		fi
+		;;
+	esac
+	if ! [[ $HTTP_PORT =~ ^[0-9]+$ ]] || ((HTTP_PORT < 1 || HTTP_PORT > 65535)); then
+		die "HTTP_PORT=$HTTP_PORT is not a port number"
+	fi
+}
+
+# as_root CMD... runs CMD as root: directly, or with passwordless sudo.
+as_root() {
+	if ((EUID == 0)); then
+		"$@"
+	else
+		sudo -n "$@"
+	fi
+}
+
+can_be_root() { ((EUID == 0)) || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; }
+
+# stack_need "CMD=PACKAGE..." ... makes sure every CMD is on PATH, installing
+# the Debian packages of the missing ones with apt-get when we are root or
+# have passwordless sudo; otherwise it says what to install and exits 1.
+stack_need() {
+	local spec missing=() cmds=()
+	for spec in "$@"; do
+		if ! command -v "${spec%%=*}" >/dev/null 2>&1; then
+			cmds+=("${spec%%=*}")
+			# shellcheck disable=SC2206 # package lists are space-separated words
+			missing+=(${spec#*=})
+		fi
+	done
+	((${#missing[@]} == 0)) && return 0
+	if ! command -v apt-get >/dev/null 2>&1 || ! can_be_root; then
+		die "missing: ${cmds[*]}. Install them (Debian/Ubuntu: sudo apt-get install -y ${missing[*]}) and run again."
+	fi
+	say "installing ${missing[*]} (for ${cmds[*]}) with apt-get"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 ||
+		die "apt-get update failed"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 ||
+		die "apt-get install ${missing[*]} failed"
+	for spec in "${cmds[@]}"; do
+		command -v "$spec" >/dev/null 2>&1 || die "$spec still missing after installing ${missing[*]}"
+	done
+}
+
+# stack_need_go puts Go on PATH (adding /usr/local/go/bin if needed) or exits 1.
+stack_need_go() {
+	if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+		PATH=$PATH:/usr/local/go/bin
+	fi
+	command -v go >/dev/null 2>&1 ||
+		die "Go is not installed: install the version go.mod names from https://go.dev/dl/ and put it on PATH"
+}
+
+# stack_build builds every main package under services/ into bin/.
+stack_build() {
+	stack_need_go
+	mkdir -p "$BIN_DIR"
+	say "building services into ${BIN_DIR#"$STACK_ROOT"/}/"
+	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/...)
+}
+
+# stack_down [-v] stops the stack (local processes, and the compose project in
+# compose mode); -v also deletes data/.
+stack_down() {
+	local_down
+	if [[ $STACK_MODE == compose ]]; then
+		compose_down "$@"
+	fi
+	if [[ ${1:-} == -v ]]; then
+		rm -rf "${DATA_DIR:?}"
+		say "deleted ${DATA_DIR#"$STACK_ROOT"/}/"
+		if [[ $(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null) == PONG ]]; then
+			say "note: the redis on 127.0.0.1:6379 is not managed by this stack; its keys were left as they are"
+		fi
+	fi
+}

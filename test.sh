@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The project's tests: gofmt, go vet, go test -race, and the Python tests of
+# utils/. Installs what they need (apt-get) on a fresh machine; needs no
+# running stack. Exits non-zero if any step fails.
+set -euo pipefail
+# shellcheck source=scripts/stack.sh
+source "$(dirname "${BASH_SOURCE[0]}")/scripts/stack.sh"
+cd "$STACK_ROOT"
+
+stack_need_go
+needs=(redis-server=redis-server sqlite3=sqlite3 curl=curl jq=jq "gcc=gcc libc6-dev")
+[[ -d utils/tests ]] && needs+=(python3=python3)
+stack_need "${needs[@]}"
+
+go_files() {
+	local f
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git ls-files -co --exclude-standard -- '*.go'
+	else
+		find . -name '*.go' -not -path './.git/*' | sed 's|^\./||'
+	fi | while IFS= read -r f; do
+		[[ -f $f && $f != testdata/* && $f != */testdata/* && $f != vendor/* ]] && printf '%s\n' "$f"
+	done
+}
+
+check_gofmt() {
+	local files out
+	mapfile -t files < <(go_files)
+	((${#files[@]} > 0)) || return 0
+	out=$(gofmt -l "${files[@]}") || return 1
+	[[ -z $out ]] && return 0
+	printf 'not gofmt-formatted (fix: gofmt -w <file>):\n%s\n' "$out" >&2
+	return 1
+}
+
+failed=()
+step() {
+	local name=$1 began=$SECONDS
+	shift
+	say "== $name"
+	if "$@"; then
+		say "ok: $name ($((SECONDS - began))s)"
+	else
+		say "FAILED: $name"
+		failed+=("$name")
+	fi
+}
+
+step "gofmt" check_gofmt
+step "go vet" go vet ./...
+step "go test" env CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./...
+if [[ -d utils/tests ]]; then
+	step "python tests" python3 -m unittest discover -s utils/tests -t .
+fi
+
+if ((${#failed[@]} > 0)); then
+	echo "test.sh: FAILED (${failed[*]}) after ${SECONDS}s"
+	exit 1
+fi
+echo "test.sh: all checks passed in ${SECONDS}s"
