@@ -9,8 +9,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/scripts/stack.sh"
 stack_parse_mode "$@"
 case "${STACK_ARGS[*]-}" in
 "") ;;
-down) stack_down && exit ;;
-"down -v") stack_down -v && exit ;;
+down)
+	stack_down
+	exit
+	;;
+"down -v")
+	stack_down -v
+	exit
+	;;
 *)
 	say "usage: ./run.sh [--local|--docker] | ./run.sh down [-v]"
 	exit 2

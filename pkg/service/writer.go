@@ -55,7 +55,7 @@ func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[
 	go func() {
 		defer wg.Done()
 		r := httpapi.NewRouter()
-		httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping})
+		httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping, "writer": w.Ready})
 		httpErr <- serve(ctx, c, r)
 	}()
 	c.Log.Info("writer started", "domain", d.Name(), "db", cfg.DBPath, "last_seq", store.LastSeq())

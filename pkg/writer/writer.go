@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -68,6 +69,8 @@ type Writer[S any] struct {
 	keys          *keyCache
 	persistedSeq  int64
 
+	subscribed atomic.Bool
+
 	mu          sync.Mutex
 	unprojected map[string]redis.Update // read model updates Redis refused, retried later
 }
@@ -102,18 +105,28 @@ func (w *Writer[S]) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	w.subscribed.Store(true)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); w.postLoop(ctx) }()
 	stop := make(chan struct{})
 	go func() {
 		<-ctx.Done()
+		w.subscribed.Store(false)
 		w.drain(subs)
 		close(stop)
 	}()
 	w.commitLoop(stop)
 	close(w.committed)
 	wg.Wait()
+	return nil
+}
+
+// Ready reports whether the writer is taking requests: for /readyz.
+func (w *Writer[S]) Ready(context.Context) error {
+	if !w.subscribed.Load() {
+		return failure.New(failure.Unavailable, "not_subscribed", "the writer is not taking requests")
+	}
 	return nil
 }
 
