@@ -42,4 +42,3 @@ func Mount(r chi.Router, s *Store) {
 		httpapi.WriteJSON(w, http.StatusOK, page{Events: events, Newest: newest, Next: next})
 	})
 }
-

@@ -65,9 +65,9 @@ type Writer[S any] struct {
 	committed chan []*pending
 
 	// owned by the commit loop
-	entities      map[string]*entity[S]
-	keys          *keyCache
-	persistedSeq  int64
+	entities     map[string]*entity[S]
+	keys         *keyCache
+	persistedSeq int64
 
 	subscribed atomic.Bool
 
@@ -227,4 +227,3 @@ func (w *Writer[S]) persistCursor() {
 		}
 	}
 }
-
