@@ -31,6 +31,7 @@ fi
 
 local_need_tools
 stack_build
+stack_lock
 on_exit() {
 	local rc=$?
 	trap - EXIT INT TERM
@@ -42,6 +43,7 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 local_up
+stack_unlock
 say "the stack is ready at $(stack_base_url) (Ctrl-C stops it)"
 stack_base_url
 local_follow

@@ -17,6 +17,7 @@ fi
 
 local_need_tools
 stack_build
+stack_lock
 trap 'local_down' EXIT # on any failure, stop what is running
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -105,10 +105,11 @@ svc_start() {
 		nohup "${SVC_CMD[@]}" >"$log" 2>&1 </dev/null 9>&- &
 	fi
 	printf '%s\n' "$!" >"$pidfile"
+	disown "$!" # no job notices; svc_stop and pid_is cope with zombies
 	say "started $svc (pid $!, log ${log#"$STACK_ROOT"/})"
 }
 
-# svc_wait_ready SVC PID polls until SVC answers its readiness check; on
+# svc_wait_ready SVC PID [quiet] polls until SVC answers its readiness check; on
 # failure it prints the tail of the service's log and fails.
 svc_wait_ready() {
 	local svc=$1 pid=$2 name=$1 deadline=$((SECONDS + STACK_READY_TIMEOUT))
@@ -126,12 +127,13 @@ svc_wait_ready() {
 		fi
 		sleep 0.2
 	done
-	say "$svc ready"
+	[[ ${3:-} == quiet ]] || say "$svc ready"
 }
 
 # stack_lock serialises starts: two scripts starting the stack at once would
-# race for its ports. Services are started with fd 9 closed, so only the
-# script holds the lock.
+# race for its ports. Take it before trapping EXIT to stop the stack, so a
+# script that loses the race stops nothing. Services are started with fd 9
+# closed, so only the script holds the lock.
 stack_lock() {
 	mkdir -p "$RUN_DIR"
 	command -v flock >/dev/null 2>&1 || return 0
@@ -153,7 +155,6 @@ local_up() {
 	if ((EUID != 0 && HTTP_PORT < 1024)); then
 		say "warning: port $HTTP_PORT usually needs root; if wallet_server cannot bind it, run with HTTP_PORT=8080"
 	fi
-	stack_lock
 	for svc in "${STACK_SERVICES[@]}"; do
 		if [[ $svc != redis && ! -x $BIN_DIR/$svc ]]; then
 			((STACK_ALLOW_MISSING)) || { say "$BIN_DIR/$svc is missing: run ./build.sh"; return 1; }
@@ -162,18 +163,20 @@ local_up() {
 		fi
 		if pid=$(svc_pid "$svc"); then
 			say "$svc already running (pid $pid)"
-		elif [[ $svc == redis ]] && svc_ready redis; then
+			STACK_ACTIVE+=("$svc")
+			svc_wait_ready "$svc" "$pid" quiet || return 1
+			continue
+		fi
+		if [[ $svc == redis ]] && svc_ready redis; then
 			say "redis: reusing the server already answering on 127.0.0.1:6379 (not managed by this stack)"
 			continue
-		else
-			svc_start "$svc" || return 1
-			pid=$(<"$(svc_pidfile "$svc")")
-			STACK_STARTED=$((STACK_STARTED + 1))
 		fi
+		svc_start "$svc" || return 1
+		pid=$(<"$(svc_pidfile "$svc")")
+		STACK_STARTED=$((STACK_STARTED + 1))
 		STACK_ACTIVE+=("$svc")
 		svc_wait_ready "$svc" "$pid" || return 1
 	done
-	stack_unlock
 }
 
 svc_stop() {
@@ -193,7 +196,8 @@ svc_stop() {
 	rm -f "$(svc_pidfile "$svc")"
 }
 
-# local_down stops every service with a live pid file, in reverse order.
+# local_down [report] stops every service with a live pid file, in reverse
+# order; "report" says so when there was none.
 local_down() {
 	local i svc pid stopped=0
 	for ((i = ${#STACK_SERVICES[@]} - 1; i >= 0; i--)); do
@@ -205,7 +209,7 @@ local_down() {
 			rm -f "$(svc_pidfile "$svc")"
 		fi
 	done
-	((stopped > 0)) || say "no local stack running"
+	((stopped > 0)) || [[ ${1:-} != report ]] || say "no local stack running"
 }
 
 # local_follow streams the logs of STACK_ACTIVE, each line prefixed with its
@@ -215,7 +219,11 @@ local_follow() {
 	local svc files=()
 	for svc in "${STACK_ACTIVE[@]}"; do files+=("$(svc_log "$svc")"); done
 	((${#files[@]} > 0)) || return 0
-	tail -v -n +1 -F "${files[@]}" 2>/dev/null > >(awk '
+	local awk=(awk)
+	# mawk (Debian's awk) holds piped input back in blocks unless interactive.
+	awk -W version 2>&1 | grep -q mawk && awk=(awk -W interactive)
+	# shellcheck disable=SC2016 # an awk program
+	tail -v -n +1 -F "${files[@]}" 2>/dev/null > >("${awk[@]}" '
 		/^==> .* <==$/ { f = $0; sub(/^==> /, "", f); sub(/ <==$/, "", f); n = split(f, p, "/")
 			sub(/\.log$/, "", p[n]); prefix = sprintf("%-14s | ", p[n]); next }
 		/^$/ { next }

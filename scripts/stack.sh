@@ -115,7 +115,7 @@ stack_build() {
 # stack_down [-v] stops the stack (local processes, and the compose project in
 # compose mode); -v also deletes data/.
 stack_down() {
-	local_down
+	local_down report
 	if [[ $STACK_MODE == compose ]]; then
 		compose_down "$@"
 	fi

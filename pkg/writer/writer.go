@@ -189,15 +189,15 @@ func respondError(m *nats.Msg, e *failure.Error) {
 // commitLoop takes batches of requests off the intake and commits each in one
 // transaction, until stop is closed and the intake is empty.
 func (w *Writer[S]) commitLoop(stop <-chan struct{}) {
-	batch := make([]*pending, 0, w.cfg.MaxBatch)
 	for {
+		var batch []*pending // a new slice each time: the post loop owns the previous one
 		select {
 		case p := <-w.intake:
-			batch = append(batch[:0], p)
+			batch = append(batch, p)
 		case <-stop:
 			select {
 			case p := <-w.intake:
-				batch = append(batch[:0], p)
+				batch = append(batch, p)
 			default:
 				w.persistCursor()
 				return

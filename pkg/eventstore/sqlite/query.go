@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -12,9 +13,10 @@ const rowColumns = `seq, stream, coalesce(version, 0), command_id, command, data
 // LatestState returns the newest state log entry of stream; ok is false if there is none.
 // It reads on the write connection, so it sees everything the writer committed.
 func (s *Store) LatestState(ctx context.Context, stream string) (st State, ok bool, err error) {
-	var ts string
+	var ts, doc string
 	err = s.w.QueryRowContext(ctx, `SELECT stream, version, state, time FROM state WHERE stream = ? ORDER BY version DESC LIMIT 1`, stream).
-		Scan(&st.Stream, &st.Version, &st.State, &ts)
+		Scan(&st.Stream, &st.Version, &doc, &ts)
+	st.State = json.RawMessage(doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return State{}, false, nil
 	}
@@ -67,9 +69,11 @@ func (s *Store) ForEachLatestState(ctx context.Context, fn func(State) error) er
 	defer rows.Close()
 	for rows.Next() {
 		var st State
-		if err := rows.Scan(&st.Stream, &st.Version, &st.State); err != nil {
+		var doc string
+		if err := rows.Scan(&st.Stream, &st.Version, &doc); err != nil {
 			return mapErr("scan state", err)
 		}
+		st.State = json.RawMessage(doc)
 		if err := fn(st); err != nil {
 			return err
 		}

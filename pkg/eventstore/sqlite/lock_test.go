@@ -1,0 +1,104 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/failure"
+)
+
+// TestAppendUnavailableWhileAnotherWriterHoldsTheLock: a second connection (as another
+// process would) holds the write lock; Append fails with Unavailable within about the busy
+// timeout, writes nothing, and succeeds once the lock is released.
+func TestAppendUnavailableWhileAnotherWriterHoldsTheLock(t *testing.T) {
+	ctx := context.Background()
+	s, path := openStore(t) // BusyTimeout 200ms
+	mustAppend(t, s, []sqlite.Row{accepted("wallet.a", 1, "")}, nil, 0)
+
+	other, err := sqlite.OpenDB(path, false, sqlite.Options{BusyTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatalf("BEGIN IMMEDIATE: %v", err)
+	}
+	locked := true
+	unlock := func() {
+		if locked {
+			locked = false
+			if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
+				t.Fatalf("ROLLBACK: %v", err)
+			}
+		}
+	}
+	defer unlock()
+
+	for attempt := 0; attempt < 2; attempt++ { // twice: a failure must not wedge the connection
+		rows := []sqlite.Row{accepted("wallet.a", 2, "")}
+		start := time.Now()
+		err = s.Append(ctx, rows, []sqlite.State{state("wallet.a", 2)}, 0)
+		took := time.Since(start)
+		if k := failure.KindOf(err); k != failure.Unavailable {
+			t.Fatalf("attempt %d: Append while locked: %v (kind %q), want unavailable", attempt, err, k)
+		}
+		if took < 150*time.Millisecond || took > 2*time.Second {
+			t.Fatalf("attempt %d: Append failed after %s, want about the 200ms busy timeout", attempt, took)
+		}
+		if rows[0].Seq != 0 || s.LastSeq() != 1 {
+			t.Fatalf("attempt %d: failed Append advanced seq: row %d, LastSeq %d", attempt, rows[0].Seq, s.LastSeq())
+		}
+	}
+
+	unlock()
+	rows := []sqlite.Row{accepted("wallet.a", 2, "")}
+	mustAppend(t, s, rows, []sqlite.State{state("wallet.a", 2)}, 0)
+	if rows[0].Seq != 2 {
+		t.Fatalf("Append after unlock got seq %d, want 2", rows[0].Seq)
+	}
+	if got := len(allRows(t, s)); got != 2 {
+		t.Fatalf("%d rows, want 2", got)
+	}
+}
+
+// TestReaderDoesNotBlockAppend: with WAL, an open read transaction neither blocks Append
+// nor sees it until the reader starts a new transaction.
+func TestReaderDoesNotBlockAppend(t *testing.T) {
+	ctx := context.Background()
+	s, path := openStore(t)
+	mustAppend(t, s, []sqlite.Row{accepted("wallet.a", 1, "")}, nil, 0)
+
+	reader, err := sqlite.OpenDB(path, true, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	tx, err := reader.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM event`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("reader sees %d rows (%v), want 1", n, err)
+	}
+
+	// Were Append to wait for the reader, it would fail after the 200ms busy timeout.
+	mustAppend(t, s, []sqlite.Row{accepted("wallet.a", 2, "")}, nil, 0)
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM event`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("reader's snapshot sees %d rows (%v), want still 1", n, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.QueryRowContext(ctx, `SELECT count(*) FROM event`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("a new read sees %d rows (%v), want 2", n, err)
+	}
+}
