@@ -492,7 +492,8 @@ func checkRows(t testing.TB, db *sql.DB, totals map[string]*walletTotals) {
 	}
 }
 
-// restartWriter is s.RestartWriter, plus a cleanup that stops the new writer once.
+// restartWriter is s.RestartWriter, plus a cleanup that stops the new writer once; t must
+// be the test that started the stack (not a subtest, whose end would stop the writer).
 // (Each StartWriter registers a cleanup that calls the current stop function without
 // clearing it, so after a restart the same writer would be "stopped" twice and the
 // second call waits 30s for a writer that is gone; StopWriter clears it.)

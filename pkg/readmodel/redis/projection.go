@@ -20,6 +20,7 @@ var apply = redis.NewScript(`
 for i = 3, #ARGV, 2 do
   redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i+1])
 end
+if ARGV[2] == '' then return 0 end
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local v = tonumber(string.match(cur, '"version":(%d+)'))
