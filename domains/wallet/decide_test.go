@@ -32,10 +32,10 @@ func TestDecide(t *testing.T) {
 		{"debit short by a cent", 499, cmd("debit", `{"amount":"5.00"}`), "", "", failure.Rejected, "insufficient_funds"},
 		{"credit at max balance", wallet.MaxBalance, cmd("credit", `{"amount":"0.01"}`), "", "", failure.Rejected, "balance_limit"},
 		{"credit over max balance", wallet.MaxBalance - 100, cmd("credit", `{"amount":"1.01"}`), "", "", failure.Rejected, "balance_limit"},
-		{"garbage data", 500, cmd("credit", `garbage`), "", "", failure.Invalid, "invalid_json"},
-		{"missing data", 500, cmd("debit", ``), "", "", failure.Invalid, "invalid_body"},
-		{"zero amount", 500, cmd("debit", `{"amount":"0"}`), "", "", failure.Invalid, "invalid_amount"},
-		{"over max command", 0, cmd("credit", `{"amount":"1000000000.01"}`), "", "", failure.Invalid, "invalid_amount"},
+		{"garbage data", 500, cmd("credit", `garbage`), "", "", failure.Invalid, "invalid_command"},
+		{"missing data", 500, cmd("debit", ``), "", "", failure.Invalid, "invalid_command"},
+		{"zero amount", 500, cmd("debit", `{"amount":"0"}`), "", "", failure.Invalid, "invalid_command"},
+		{"over max command", 0, cmd("credit", `{"amount":"1000000000.01"}`), "", "", failure.Invalid, "invalid_command"},
 		{"unknown command", 500, cmd("refund", `{"amount":"1"}`), "", "", failure.Invalid, "unknown_command"},
 	}
 	for _, tc := range tests {

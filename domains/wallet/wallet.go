@@ -75,20 +75,18 @@ func (Domain) ParseCommand(typ string, body []byte) (aggregate.Command, error) {
 	return aggregate.Command{Type: typ, Data: data}, nil
 }
 
-// Decide credits or debits the wallet. A debit beyond the balance is rejected as
-// insufficient_funds; a credit beyond MaxBalance as balance_limit.
+// Decide credits or debits the wallet. cmd comes from ParseCommand. A debit beyond the
+// balance is rejected as insufficient_funds; a credit beyond MaxBalance as balance_limit.
 func (d Domain) Decide(s State, _ int64, cmd aggregate.Command) ([]aggregate.Event, error) {
-	parsed, err := d.ParseCommand(cmd.Type, cmd.Data)
-	if err != nil {
-		return nil, err
-	}
 	var c change
-	if err := json.Unmarshal(parsed.Data, &c); err != nil {
-		return nil, failure.New(failure.Invalid, "invalid_json", err.Error())
+	if err := json.Unmarshal(cmd.Data, &c); err != nil || c.Amount <= 0 || c.Amount > MaxCommandAmount {
+		return nil, failure.New(failure.Invalid, "invalid_command", "the command was not made by ParseCommand")
 	}
 	var typ string
 	var balance Amount
 	switch cmd.Type {
+	default:
+		return nil, failure.Newf(failure.Invalid, "unknown_command", "unknown wallet command %q", cmd.Type)
 	case CmdCredit:
 		if c.Amount > MaxBalance-s.Balance {
 			return nil, failure.Newf(failure.Rejected, "balance_limit", "a wallet holds at most %s", MaxBalance)

@@ -28,7 +28,8 @@ type Domain[S any] interface {
 	// returns it in canonical form, or a *failure.Error of kind Invalid.
 	ParseCommand(typ string, body []byte) (Command, error)
 	// Decide returns the events cmd produces on state, or a *failure.Error (Rejected or
-	// Invalid). version is the entity's current version (0 if never written).
+	// Invalid). cmd is always a command returned by ParseCommand. version is the entity's
+	// current version (0 if never written).
 	Decide(state S, version int64, cmd Command) ([]Event, error)
 	// Evolve applies one event to state.
 	Evolve(state S, e Event) (S, error)

@@ -60,7 +60,7 @@ func (a *Entities) Mount(r chi.Router) {
 // entityID returns the {id} of the route if it is a KSUID.
 func entityID(r *http.Request) (string, error) {
 	id := chi.URLParam(r, "id")
-	if _, err := ksuid.Parse(id); err != nil {
+	if _, err := ksuid.Parse(id); err != nil || !base62(id) {
 		return "", failure.Newf(failure.Invalid, "invalid_id", "id must be a KSUID (27 characters of 0-9A-Za-z), got %q", truncate(id, 64))
 	}
 	return id, nil
@@ -246,6 +246,15 @@ func docVersion(doc []byte) int64 {
 		v = v*10 + int64(c-'0')
 	}
 	return v
+}
+
+func base62(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 func truncate(s string, n int) string {

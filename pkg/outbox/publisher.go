@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,8 +20,13 @@ import (
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 )
 
-// Publisher publishes the events of a store's log. Notify and Published are safe for
+// Publisher publishes the events of a store's log. Committed and Published are safe for
 // concurrent use; Run must be called once.
+//
+// Events usually come straight from memory: the writer hands each committed batch over
+// (Committed). Whenever that hand-over does not reach back to the cursor (at start-up,
+// after JetStream was away long enough for the queue to overflow), the publisher reads the
+// log instead until it has caught up.
 type Publisher struct {
 	store     *sqlite.Store
 	js        jetstream.JetStream
@@ -28,6 +34,20 @@ type Publisher struct {
 	notify    chan struct{}
 	published atomic.Int64
 	batch     int
+
+	mu         sync.Mutex
+	queue      []Message // events of rows in (coverFrom, coverTo], in order
+	coverFrom  int64
+	coverTo    int64
+	queueLimit int
+}
+
+// Message is one committed event: the seq of its row, its id, stream and JSON envelope.
+type Message struct {
+	Seq    int64
+	ID     string
+	Stream string
+	JSON   []byte
 }
 
 // New returns a publisher of store's events over nc.
@@ -36,7 +56,7 @@ func New(store *sqlite.Store, nc *nats.Conn, log *slog.Logger) (*Publisher, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Publisher{store: store, js: js, log: log, notify: make(chan struct{}, 1), batch: 1000}, nil
+	return &Publisher{store: store, js: js, log: log, notify: make(chan struct{}, 1), batch: 1000, queueLimit: 200_000}, nil
 }
 
 // EnsureStream creates or updates the JetStream stream every domain publishes to.
@@ -51,8 +71,16 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream) error {
 	return err
 }
 
-// Notify wakes the publisher: new rows were committed.
-func (p *Publisher) Notify() {
+// Committed hands over the events of the rows first..last, just committed, and wakes
+// the publisher.
+func (p *Publisher) Committed(first, last int64, msgs []Message) {
+	p.mu.Lock()
+	if first != p.coverTo+1 || len(p.queue)+len(msgs) > p.queueLimit {
+		p.queue, p.coverFrom = p.queue[:0], first-1 // start covering afresh; the log fills the gap
+	}
+	p.queue = append(p.queue, msgs...)
+	p.coverTo = last
+	p.mu.Unlock()
 	select {
 	case p.notify <- struct{}{}:
 	default:
@@ -86,8 +114,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 			sleep(ctx, 500*time.Millisecond)
 			continue
 		}
-		if n == p.batch {
-			continue // more to send
+		if n > 0 {
+			continue // maybe more to send
 		}
 		select {
 		case <-ctx.Done():
@@ -98,33 +126,62 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}
 }
 
-// publishOnce publishes the events of up to p.batch rows after the cursor and advances
-// it once JetStream acknowledged all of them. It returns the number of rows read.
-func (p *Publisher) publishOnce(ctx context.Context) (int, error) {
-	rows, err := p.store.RowsAfter(ctx, p.Published(), p.batch)
-	if err != nil || len(rows) == 0 {
-		return 0, err
+// next returns the events after the cursor to publish next and the cursor after them:
+// from the queue when it reaches back to the cursor, else from the log.
+func (p *Publisher) next(ctx context.Context, cursor int64) ([]Message, int64, error) {
+	p.mu.Lock()
+	if cursor >= p.coverFrom && p.coverTo > cursor {
+		i := 0
+		for i < len(p.queue) && p.queue[i].Seq <= cursor {
+			i++
+		}
+		msgs := append([]Message(nil), p.queue[i:]...)
+		to := p.coverTo
+		p.queue = p.queue[:0]
+		p.coverFrom = to
+		p.mu.Unlock()
+		return msgs, to, nil
 	}
-	var futures []jetstream.PubAckFuture
+	p.mu.Unlock()
+	rows, err := p.store.RowsAfter(ctx, cursor, p.batch)
+	if err != nil || len(rows) == 0 {
+		return nil, cursor, err
+	}
+	var msgs []Message
 	for _, r := range rows {
 		if r.Outcome != sqlite.Accepted {
 			continue
 		}
 		var evs []json.RawMessage
 		if err := json.Unmarshal(r.Events, &evs); err != nil {
-			return 0, err
+			return nil, cursor, err
 		}
 		for _, ev := range evs {
 			var id struct {
 				ID string `json:"id"`
 			}
 			json.Unmarshal(ev, &id) //nolint:errcheck // written by us
-			f, err := p.js.PublishMsgAsync(&nats.Msg{Subject: event.Subject(r.Stream), Data: ev, Header: nats.Header{nats.MsgIdHdr: []string{id.ID}}})
-			if err != nil {
-				return 0, err
-			}
-			futures = append(futures, f)
+			msgs = append(msgs, Message{Seq: r.Seq, ID: id.ID, Stream: r.Stream, JSON: ev})
 		}
+	}
+	return msgs, rows[len(rows)-1].Seq, nil
+}
+
+// publishOnce publishes the next events after the cursor and advances it once JetStream
+// acknowledged all of them. It returns how far the cursor moved.
+func (p *Publisher) publishOnce(ctx context.Context) (int, error) {
+	cursor := p.Published()
+	msgs, to, err := p.next(ctx, cursor)
+	if err != nil || to == cursor {
+		return 0, err
+	}
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		f, err := p.js.PublishMsgAsync(&nats.Msg{Subject: event.Subject(m.Stream), Data: m.JSON, Header: nats.Header{nats.MsgIdHdr: []string{m.ID}}})
+		if err != nil {
+			return 0, err
+		}
+		futures = append(futures, f)
 	}
 	timeout := time.NewTimer(10 * time.Second)
 	defer timeout.Stop()
@@ -139,8 +196,8 @@ func (p *Publisher) publishOnce(ctx context.Context) (int, error) {
 			return 0, ctx.Err()
 		}
 	}
-	p.published.Store(rows[len(rows)-1].Seq)
-	return len(rows), nil
+	p.published.Store(to)
+	return int(to - cursor), nil
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -25,6 +25,7 @@ type Common struct {
 	HTTPAddr      string       // where /healthz, /readyz (and the API) listen
 	Listener      net.Listener // if set, used instead of HTTPAddr (tests: a :0 listener)
 	Log           *slog.Logger // default slog.Default()
+	PprofAddr     string       // if set, Go's profiler listens there
 }
 
 func (c Common) withDefaults() Common {

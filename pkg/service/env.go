@@ -11,7 +11,7 @@ import (
 type Env func(string) string
 
 // Common reads NATS_URL, REDIS_ADDR, REDIS_PASSWORD, HTTP_ADDR (default httpAddr) and
-// LOG_LEVEL (debug, info, warn, error), and sets up JSON logs on stderr.
+// LOG_LEVEL (debug, info, warn, error) and PPROF_ADDR, and sets up JSON logs on stderr.
 func (env Env) Common(httpAddr string) Common {
 	level := slog.LevelInfo
 	level.UnmarshalText([]byte(env("LOG_LEVEL"))) //nolint:errcheck // default info
@@ -23,6 +23,7 @@ func (env Env) Common(httpAddr string) Common {
 		RedisPassword: env("REDIS_PASSWORD"),
 		HTTPAddr:      env.String("HTTP_ADDR", httpAddr),
 		Log:           log,
+		PprofAddr:     env("PPROF_ADDR"),
 	}
 }
 

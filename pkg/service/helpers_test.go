@@ -294,6 +294,9 @@ func waitHistory(t testing.TB, s *stacktest.Stack, n int) []historyEntry {
 		if all, err = allHistory(s); err != nil {
 			return err
 		}
+		if len(all) > n {
+			t.Fatalf("history holds %d events, want %d: some are there twice or were never accepted", len(all), n)
+		}
 		if len(all) != n {
 			return stacktest.Errorf("history holds %d events, want %d", len(all), n)
 		}

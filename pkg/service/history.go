@@ -22,6 +22,7 @@ func RunHistory(ctx context.Context, cfg HistoryConfig) error {
 	if cfg.DBPath == "" {
 		return errors.New("history: DBPath is required")
 	}
+	servePprof(c)
 	store, err := history.Open(ctx, cfg.DBPath)
 	if err != nil {
 		return err

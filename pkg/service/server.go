@@ -30,6 +30,7 @@ type ServerConfig struct {
 // requests and returns.
 func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	c := cfg.Common.withDefaults()
+	servePprof(c)
 	nc, err := natsconn.Connect(c.NATSURL, d.Name()+"_server", c.Log)
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[
 	if cfg.DBPath == "" {
 		return errors.New("writer: DBPath is required")
 	}
+	servePprof(c)
 	store, err := sqlite.Open(ctx, cfg.DBPath, sqlite.Options{})
 	if err != nil {
 		return err

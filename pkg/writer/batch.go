@@ -10,6 +10,7 @@ import (
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/failure"
+	"uneventful.dev/uneventful/pkg/outbox"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 )
 
@@ -51,6 +52,17 @@ func (w *Writer[S]) process(batch []*pending) []*pending {
 	if published > 0 {
 		w.persistedSeq = published
 	}
+	j := 0
+	for _, p := range batch {
+		if p.row == nil {
+			continue
+		}
+		p.row.Seq = rows[j].Seq
+		for i := range p.msgs {
+			p.msgs[i].Seq = p.row.Seq
+		}
+		j++
+	}
 	for _, p := range batch {
 		if p.row != nil && p.req.IdempotencyKey != "" {
 			w.keys.put(p.stream+"\x00"+p.req.IdempotencyKey, keyed{command: p.row.Command, data: string(p.row.Data), result: p.reply})
@@ -81,7 +93,7 @@ func (w *Writer[S]) undo(batch []*pending, before map[string]*entity[S], err err
 	}
 	reply, _ := json.Marshal(Reply{Error: fe})
 	for _, p := range batch { // even replays and loads: they may have seen this batch's state
-		p.row, p.update, p.reply = nil, nil, reply
+		p.row, p.update, p.msgs, p.reply = nil, nil, nil, reply
 	}
 }
 
@@ -168,6 +180,7 @@ func (w *Writer[S]) accept(p *pending, e *entity[S], events []aggregate.Event, n
 			CommandID: p.row.CommandID, CorrelationID: p.req.CorrelationID, CausationID: p.row.CommandID, Time: now}
 		b, _ := json.Marshal(env)
 		entries = append(entries, redis.Entry{Version: next.version, JSON: b})
+		p.msgs = append(p.msgs, outbox.Message{ID: env.ID, Stream: p.stream, JSON: b})
 	}
 	doc, err := document(p.req.Entity, next.version, next.state)
 	if err != nil {

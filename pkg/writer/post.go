@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/outbox"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 )
 
@@ -26,9 +27,7 @@ func (w *Writer[S]) postLoop(ctx context.Context) {
 					p.msg.Respond(p.reply) //nolint:errcheck // a lost reply is a timeout for the client, who retries
 				}
 			}
-			if w.pub != nil {
-				w.pub.Notify()
-			}
+			w.handOver(batch)
 		case <-retry.C:
 			w.project(ctx, nil)
 		}
@@ -121,5 +120,28 @@ func (w *Writer[S]) restore(ctx context.Context, u redis.Update) error {
 			break
 		}
 	}
+	u.Complete = true
 	return w.proj.Apply(ctx, []redis.Update{u})
+}
+
+// handOver gives the outbox the events of a committed batch.
+func (w *Writer[S]) handOver(batch []*pending) {
+	if w.pub == nil {
+		return
+	}
+	var first, last int64
+	var msgs []outbox.Message
+	for _, p := range batch {
+		if p.row == nil {
+			continue
+		}
+		if first == 0 {
+			first = p.row.Seq
+		}
+		last = p.row.Seq
+		msgs = append(msgs, p.msgs...)
+	}
+	if last > 0 {
+		w.pub.Committed(first, last, msgs)
+	}
 }

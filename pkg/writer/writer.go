@@ -82,6 +82,7 @@ type pending struct {
 	stream string
 	row    *sqlite.Row
 	update *redis.Update // for a load: the read model to restore
+	msgs   []outbox.Message
 	reply  []byte
 }
 

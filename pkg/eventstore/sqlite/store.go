@@ -50,6 +50,8 @@ type Store struct {
 	w       *sql.DB
 	r       *sql.DB
 	nextSeq int64 // owned by the write connection's user
+
+	insertEvent, insertState *sql.Stmt // prepared once on the write connection
 }
 
 // Open opens (creating and migrating if needed) the store at path.
@@ -68,6 +70,14 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{w: w, r: r}
+	if s.insertEvent, err = w.PrepareContext(ctx, `INSERT INTO event (seq, stream, version, command_id, command, data, outcome, events, result, idempotency_key, correlation_id, time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`); err != nil {
+		s.Close()
+		return nil, mapErr("prepare", err)
+	}
+	if s.insertState, err = w.PrepareContext(ctx, `INSERT INTO state (stream, version, state, time) VALUES (?,?,?,?)`); err != nil {
+		s.Close()
+		return nil, mapErr("prepare", err)
+	}
 	if err := w.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM event`).Scan(&s.nextSeq); err != nil {
 		s.Close()
 		return nil, mapErr("read sequence", err)
@@ -76,7 +86,14 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 }
 
 // Close closes the store.
-func (s *Store) Close() error { return errors.Join(s.w.Close(), s.r.Close()) }
+func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.insertEvent, s.insertState} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return errors.Join(s.w.Close(), s.r.Close())
+}
 
 // Append writes rows (assigning their Seq), states and, if publishedSeq > 0, the outbox
 // cursor in one transaction with one fsync. On error nothing is written and the sequence
@@ -92,10 +109,10 @@ func (s *Store) Append(ctx context.Context, rows []Row, states []State, publishe
 		}
 	}()
 	seq := s.nextSeq
-	if err := insertRows(ctx, tx, rows, seq); err != nil {
+	if err := insertRows(ctx, tx.StmtContext(ctx, s.insertEvent), rows, seq); err != nil {
 		return err
 	}
-	if err := insertStates(ctx, tx, states); err != nil {
+	if err := insertStates(ctx, tx.StmtContext(ctx, s.insertState), states); err != nil {
 		return err
 	}
 	if publishedSeq > 0 {
@@ -113,15 +130,7 @@ func (s *Store) Append(ctx context.Context, rows []Row, states []State, publishe
 	return nil
 }
 
-func insertRows(ctx context.Context, tx *sql.Tx, rows []Row, seq int64) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO event (seq, stream, version, command_id, command, data, outcome, events, result, idempotency_key, correlation_id, time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		return mapErr("prepare event insert", err)
-	}
-	defer stmt.Close()
+func insertRows(ctx context.Context, stmt *sql.Stmt, rows []Row, seq int64) error {
 	for i, r := range rows {
 		if _, err := stmt.ExecContext(ctx, seq+int64(i), r.Stream, nullInt(r.Version), r.CommandID, r.Command,
 			string(r.Data), r.Outcome, string(r.Events), string(r.Result), nullString(r.IdempotencyKey),
@@ -132,15 +141,7 @@ func insertRows(ctx context.Context, tx *sql.Tx, rows []Row, seq int64) error {
 	return nil
 }
 
-func insertStates(ctx context.Context, tx *sql.Tx, states []State) error {
-	if len(states) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO state (stream, version, state, time) VALUES (?,?,?,?)`)
-	if err != nil {
-		return mapErr("prepare state insert", err)
-	}
-	defer stmt.Close()
+func insertStates(ctx context.Context, stmt *sql.Stmt, states []State) error {
 	for _, st := range states {
 		if _, err := stmt.ExecContext(ctx, st.Stream, st.Version, string(st.State), st.Time.UTC().Format(time.RFC3339Nano)); err != nil {
 			return mapErr(fmt.Sprintf("state %s", st.Stream), err)

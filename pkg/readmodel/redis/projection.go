@@ -13,11 +13,15 @@ import (
 )
 
 // apply adds the events (idempotent: same member, same score) and sets the state
-// document only if its version is newer than the stored one.
-// KEYS[1] state key, KEYS[2] events key; ARGV[1] version, ARGV[2] document,
-// ARGV[3..] pairs of (version, event JSON).
+// document only if its version is newer than the stored one. Where no document is stored
+// (Redis lost it), it is set only if the events set is known to be complete: the update
+// says so (a restore) or its events start at version 1. Otherwise the document stays
+// missing, so the next read restores the entity from the log.
+// KEYS[1] state key, KEYS[2] events key; ARGV[1] version, ARGV[2] document ('' for
+// events only), ARGV[3] '1' if the events set is complete, ARGV[4..] pairs of (version,
+// event JSON).
 var apply = redis.NewScript(`
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i+1])
 end
 if ARGV[2] == '' then return 0 end
@@ -25,6 +29,8 @@ local cur = redis.call('GET', KEYS[1])
 if cur then
   local v = tonumber(string.match(cur, '"version":(%d+)'))
   if v and v >= tonumber(ARGV[1]) then return 0 end
+elseif ARGV[3] ~= '1' and ARGV[4] ~= '1' then
+  return 0
 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
@@ -42,6 +48,9 @@ type Update struct {
 	Version int64
 	Doc     []byte // the state document; empty to only add events
 	Events  []Entry
+	// Complete says the events set holds every event up to Version (a restore from the
+	// log), so the document may be set even where Redis lost it.
+	Complete bool
 }
 
 // Projection writes and reads the read model. Safe for concurrent use.
@@ -79,7 +88,11 @@ func (p *Projection) pipeline(ctx context.Context, updates []Update) error {
 			if len(doc) == 0 {
 				version = 0 // never wins: only events are added
 			}
-			args = append(args, version, doc)
+			complete := "0"
+			if u.Complete {
+				complete = "1"
+			}
+			args = append(args, version, doc, complete)
 			for _, e := range u.Events {
 				args = append(args, e.Version, e.JSON)
 			}

@@ -36,8 +36,9 @@ func entries(from, to int64) []redis.Entry {
 	return out
 }
 
+// update is a complete update: the events set holds every event up to version.
 func update(key string, version int64, events ...redis.Entry) redis.Update {
-	return redis.Update{Key: key, Version: version, Doc: doc(version), Events: events}
+	return redis.Update{Key: key, Version: version, Doc: doc(version), Events: events, Complete: true}
 }
 
 func apply(t *testing.T, p *redis.Projection, updates ...redis.Update) {
@@ -232,5 +233,24 @@ func TestIsNoScript(t *testing.T) {
 				t.Fatalf("IsNoScript(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
+	}
+}
+
+// Where Redis lost the document, an update whose events do not start at version 1 must
+// not set it: the events set would be missing the older events. The next read restores
+// the entity from the log instead.
+func TestApplyDoesNotSetADocOverAnIncompleteEventsSet(t *testing.T) {
+	p, _ := newProjection(t)
+	apply(t, p, redis.Update{Key: "wallet.a", Version: 13, Doc: doc(13), Events: entries(13, 13)})
+	if d, ok := mustGet(t, p, "wallet.a"); ok {
+		t.Fatalf("document %q set over an incomplete events set", d)
+	}
+	apply(t, p, redis.Update{Key: "wallet.b", Version: 1, Doc: doc(1), Events: entries(1, 1)})
+	if d, ok := mustGet(t, p, "wallet.b"); !ok || d != string(doc(1)) {
+		t.Fatalf("first event of a new entity: doc = %q, %v; want version 1", d, ok)
+	}
+	apply(t, p, redis.Update{Key: "wallet.b", Version: 2, Doc: doc(2), Events: entries(2, 2)})
+	if d, _ := mustGet(t, p, "wallet.b"); d != string(doc(2)) {
+		t.Fatalf("doc = %q, want version 2", d)
 	}
 }
