@@ -17,7 +17,7 @@ import (
 // (Redis lost it), it is set only if the events set is known to be complete: the update
 // says so (a restore) or its events start at version 1. Otherwise the document stays
 // missing, so the next read restores the entity from the log.
-// KEYS[1] state key, KEYS[2] events key; ARGV[1] version, ARGV[2] document ('' for
+// KEYS[1] state key, KEYS[2] events key; ARGV[1] version, ARGV[2] document (” for
 // events only), ARGV[3] '1' if the events set is complete, ARGV[4..] pairs of (version,
 // event JSON).
 var apply = redis.NewScript(`
