@@ -5,7 +5,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 
@@ -55,11 +54,14 @@ type Update struct {
 
 // Projection writes and reads the read model. Safe for concurrent use.
 type Projection struct {
-	rdb redis.UniversalClient
+	rdb  redis.UniversalClient
+	gets *getBatcher
 }
 
 // New returns a projection over rdb.
-func New(rdb redis.UniversalClient) *Projection { return &Projection{rdb: rdb} }
+func New(rdb redis.UniversalClient) *Projection {
+	return &Projection{rdb: rdb, gets: &getBatcher{rdb: rdb}}
+}
 
 // EventsKey returns the key of the events set of the entity whose state key is key.
 func EventsKey(key string) string { return key + ".events" }
@@ -103,13 +105,10 @@ func (p *Projection) pipeline(ctx context.Context, updates []Update) error {
 	return err
 }
 
-// Get returns the state document under key; ok is false on a miss.
+// Get returns the state document under key; ok is false on a miss. Concurrent Gets
+// share round trips to Redis (one MGET for all the keys waiting).
 func (p *Projection) Get(ctx context.Context, key string) (doc []byte, ok bool, err error) {
-	doc, err = p.rdb.Get(ctx, key).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, false, nil
-	}
-	return doc, err == nil, err
+	return p.gets.get(ctx, key)
 }
 
 // Events returns up to limit events of the entity under key with version < before
