@@ -90,11 +90,7 @@ func (s *Stack) StartWriter() {
 		return service.RunWriter(ctx, service.WriterConfig{Common: c, DBPath: s.WalletDB, Writer: s.Writer}, wallet.Domain{})
 	})
 	s.WriterURL, s.stopWriter = url, stop
-	s.t.Cleanup(func() {
-		if s.stopWriter != nil {
-			s.stopWriter()
-		}
-	})
+	s.t.Cleanup(s.StopWriter) // a no-op if the writer was already stopped
 }
 
 // StopWriter stops the writer gracefully (as on SIGTERM) and waits for it.

@@ -3,9 +3,10 @@ package writer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
@@ -25,54 +26,65 @@ func (r Report) OK() bool { return len(r.Mismatches) == 0 }
 
 // Verify replays every accepted event of store through d and compares the result with
 // the newest state log entry of every stream: state document and version must be equal.
+// Streams are folded in parallel, each by one goroutine, in log order.
 func Verify[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[S]) (Report, error) {
 	start := time.Now()
-	type folded struct {
-		state   S
-		version int64
+	workers := runtime.GOMAXPROCS(0)
+	folds := make([]*fold[S], workers)
+	chans := make([]chan []replayRow, workers)
+	var wg sync.WaitGroup
+	for i := range folds {
+		folds[i] = &fold[S]{domain: d, streams: map[string]*folded[S]{}}
+		chans[i] = make(chan []replayRow, 16)
+		wg.Add(1)
+		go func(f *fold[S], in <-chan []replayRow) {
+			defer wg.Done()
+			for rows := range in {
+				f.add(rows)
+			}
+		}(folds[i], chans[i])
 	}
-	streams := make(map[string]*folded)
+	pending := make([][]replayRow, workers)
+	err := store.ForEachAccepted(ctx, func(stream string, version int64, events []byte) error {
+		w := int(fnv32(stream) % uint32(workers))
+		pending[w] = append(pending[w], replayRow{stream: stream, version: version, events: append([]byte(nil), events...)})
+		if len(pending[w]) == 256 {
+			chans[w] <- pending[w]
+			pending[w] = nil
+		}
+		return nil
+	})
+	for w := range chans {
+		if len(pending[w]) > 0 {
+			chans[w] <- pending[w]
+		}
+		close(chans[w])
+	}
+	wg.Wait()
 	var rep Report
-	var evs []struct {
-		Version int64           `json:"version"`
-		Type    string          `json:"type"`
-		Data    json.RawMessage `json:"data"`
-	}
 	mismatch := func(format string, args ...any) {
 		if len(rep.Mismatches) < 100 {
 			rep.Mismatches = append(rep.Mismatches, fmt.Sprintf(format, args...))
 		}
 	}
-	err := store.ForEachAccepted(ctx, func(stream string, version int64, events []byte) error {
-		f := streams[stream]
-		if f == nil {
-			f = &folded{}
-			streams[stream] = f
+	streams := 0
+	for _, f := range folds {
+		if err == nil && f.err != nil {
+			err = f.err
 		}
-		evs = evs[:0]
-		if err := json.Unmarshal(events, &evs); err != nil {
-			return fmt.Errorf("%s v%d: %w", stream, version, err)
+		rep.Events += f.events
+		streams += len(f.streams)
+		for _, m := range f.mismatches {
+			mismatch("%s", m)
 		}
-		for _, e := range evs {
-			if e.Version != f.version+1 {
-				mismatch("%s: event version %d follows %d", stream, e.Version, f.version)
-			}
-			s, err := d.Evolve(f.state, aggregate.Event{Type: e.Type, Data: e.Data})
-			if err != nil {
-				return fmt.Errorf("%s v%d: %w", stream, e.Version, err)
-			}
-			f.state, f.version = s, e.Version
-			rep.Events++
-		}
-		return nil
-	})
+	}
 	if err != nil {
 		return rep, err
 	}
 	seen := 0
 	err = store.ForEachLatestState(ctx, func(st sqlite.State) error {
 		seen++
-		f := streams[st.Stream]
+		f := folds[fnv32(st.Stream)%uint32(workers)].streams[st.Stream]
 		if f == nil {
 			mismatch("%s: in the state log but has no events", st.Stream)
 			return nil
@@ -87,9 +99,70 @@ func Verify[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[
 		}
 		return nil
 	})
-	if seen != len(streams) {
-		mismatch("%d streams have events, %d have a state", len(streams), seen)
+	if seen != streams {
+		mismatch("%d streams have events, %d have a state", streams, seen)
 	}
-	rep.Streams, rep.Duration = len(streams), time.Since(start)
+	rep.Streams, rep.Duration = streams, time.Since(start)
 	return rep, err
+}
+
+type replayRow struct {
+	stream  string
+	version int64
+	events  []byte
+}
+
+type folded[S any] struct {
+	state   S
+	version int64
+}
+
+// fold replays the streams one goroutine owns.
+type fold[S any] struct {
+	domain     aggregate.Domain[S]
+	streams    map[string]*folded[S]
+	events     int64
+	mismatches []string
+	err        error
+	buf        []storedEvent
+}
+
+func (f *fold[S]) add(rows []replayRow) {
+	for _, r := range rows {
+		if f.err != nil {
+			return
+		}
+		st := f.streams[r.stream]
+		if st == nil {
+			st = &folded[S]{}
+			f.streams[r.stream] = st
+		}
+		evs, err := splitEvents(f.buf[:0], r.events)
+		if err != nil {
+			f.err = fmt.Errorf("%s v%d: %w", r.stream, r.version, err)
+			return
+		}
+		f.buf = evs
+		for _, e := range evs {
+			if e.Version != st.version+1 && len(f.mismatches) < 100 {
+				f.mismatches = append(f.mismatches, fmt.Sprintf("%s: event version %d follows %d", r.stream, e.Version, st.version))
+			}
+			s, err := f.domain.Evolve(st.state, aggregate.Event{Type: e.Type, Data: e.Data})
+			if err != nil {
+				f.err = fmt.Errorf("%s v%d: %w", r.stream, e.Version, err)
+				return
+			}
+			st.state, st.version = s, e.Version
+			f.events++
+		}
+	}
+}
+
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
 }
