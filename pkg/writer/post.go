@@ -55,6 +55,7 @@ func (w *Writer[S]) project(ctx context.Context, batch []*pending) {
 		}
 		updates = append(updates, *p.update)
 	}
+	updates = mergeUpdates(updates)
 	if len(updates) == 0 {
 		return
 	}
@@ -144,4 +145,28 @@ func (w *Writer[S]) handOver(batch []*pending) {
 	if last > 0 {
 		w.pub.Committed(first, last, msgs)
 	}
+}
+
+// mergeUpdates folds the updates of one entity into one (the newest document with all
+// the events), so a hot entity costs one script call per batch, not one per command.
+func mergeUpdates(updates []redis.Update) []redis.Update {
+	if len(updates) < 2 {
+		return updates
+	}
+	at := make(map[string]int, len(updates))
+	out := updates[:0:0]
+	for _, u := range updates {
+		i, seen := at[u.Key]
+		if !seen {
+			at[u.Key] = len(out)
+			out = append(out, u)
+			continue
+		}
+		m := &out[i]
+		m.Events = append(m.Events[:len(m.Events):len(m.Events)], u.Events...)
+		if u.Version > m.Version && len(u.Doc) > 0 {
+			m.Version, m.Doc = u.Version, u.Doc
+		}
+	}
+	return out
 }
