@@ -7,28 +7,54 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"uneventful.dev/uneventful/pkg/loadgen"
 )
 
-func render(figs []figure, d time.Duration, conns int, hello, natsRate, redisRate, sqliteRate float64) string {
+func render(stages []stage, c ceilings, restart time.Duration, ver verifyResult, seedRate float64, d time.Duration, conns int, plotOut string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\n")
 	fmt.Fprintf(&b, "Every figure below comes from one run of:\n\n```\ngo run ./cmd/bench -duration %s -conns %d\n```\n\n", d, conns)
 	fmt.Fprintf(&b, "It builds the services, starts them as separate local processes (redis-server, message_broker "+
 		"with JetStream, wallet_writer, history_writer, wallet_server: local mode, as `./run.sh` runs them) on ports of "+
-		"its own, measures the ceilings of the parts, then the stack, all on the same machine, with the load generator "+
-		"(`pkg/loadgen`, HTTP/1.1 keep-alive) on the same cores. Writes are durable: a reply comes only after the "+
-		"SQLite commit (WAL, synchronous=FULL).\n\n")
-	fmt.Fprintf(&b, "- date: %s\n- machine: %s, %d cores (GOMAXPROCS %d)\n- %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), goVersion())
+		"its own, measures the ceilings of the parts, then the stack at each number of stored events, all on the same "+
+		"machine, with the load generator (`pkg/loadgen`, HTTP/1.1 keep-alive, in the harness process) on the same "+
+		"cores. Writes are durable: a reply comes only after the SQLite commit (WAL, synchronous=FULL); the history "+
+		"writer consumes every event meanwhile. Events between stages are seeded through the writer over NATS (the "+
+		"command path without HTTP).\n\n")
+	fmt.Fprintf(&b, "- date: %s\n- machine: %s, %d cores (GOMAXPROCS %d), %s\n- %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), memory(), goVersion())
 	fmt.Fprintf(&b, "## Ceilings, measured in the same run\n\n| ceiling | value |\n|---|---|\n")
-	fmt.Fprintf(&b, "| hello-world Go net/http, %d conns | %.0f req/s |\n", conns, hello)
-	fmt.Fprintf(&b, "| NATS request/reply, %d in flight on one connection | %.0f req/s |\n", conns, natsRate)
-	fmt.Fprintf(&b, "| Redis GET (go-redis, %d clients) | %.0f req/s |\n", conns, redisRate)
-	fmt.Fprintf(&b, "| SQLite insert (modernc, WAL, FULL), 100 rows/txn over 1,000 streams | %.0f rows/s |\n\n", sqliteRate)
-	fmt.Fprintf(&b, "## The stack\n\n| figure | value | target | ceiling | ratio | note |\n|---|---|---|---|---|---|\n")
-	for _, f := range figs {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", f.Name, f.Value, f.Target, f.Ceiling, f.Ratio, f.Note)
+	fmt.Fprintf(&b, "| hello-world Go net/http, %d conns | %.0f req/s (p99 %s) |\n", conns, c.hello.Rate(), ms(c.hello.P99))
+	fmt.Fprintf(&b, "| NATS request/reply, %d in flight on one connection | %.0f req/s |\n", conns, c.nats)
+	fmt.Fprintf(&b, "| Redis GET (go-redis, %d clients) | %.0f req/s |\n", conns, c.redis)
+	fmt.Fprintf(&b, "| SQLite insert (modernc, WAL, FULL), 100 rows/txn over 1,000 streams | %.0f rows/s |\n\n", c.sqlite)
+	fmt.Fprintf(&b, "## Writes and reads by stored events\n\n")
+	fmt.Fprintf(&b, "Ratios: writes to the NATS request/reply ceiling (every write is one request/reply), reads to the "+
+		"hello-world HTTP ceiling. Targets (issue 2): writes >= 10,000/s over 1,000 wallets and >= 5,000/s on one hot "+
+		"wallet with p99 <= 25 ms; reads >= 25,000/s with p99 <= 10 ms, unchanged at 1,000,000 events.\n\n")
+	fmt.Fprintf(&b, "| stored events | credits/s, 1,000 wallets (p99) | ratio | credits/s, 1 hot wallet (p99) | ratio | balance GETs/s (p99) | ratio |\n|---|---|---|---|---|---|---|\n")
+	for _, s := range stages {
+		fmt.Fprintf(&b, "| %d | %.0f (%s)%s | %.2f | %.0f (%s)%s | %.2f | %.0f (%s)%s | %.2f |\n", s.Stored,
+			s.Spread.Rate(), ms(s.Spread.P99), anomalies(s.Spread), s.Spread.Rate()/c.nats,
+			s.Hot.Rate(), ms(s.Hot.P99), anomalies(s.Hot), s.Hot.Rate()/c.nats,
+			s.Read.Rate(), ms(s.Read.P99), anomalies(s.Read), s.Read.Rate()/c.hello.Rate())
 	}
+	if plotOut != "" {
+		fmt.Fprintf(&b, "\n![reads and writes by stored events](%s)\n", plotOut)
+	}
+	fmt.Fprintf(&b, "\n## Restart and replay\n\n| figure | value | target | note |\n|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| writer restart (SIGTERM, start) to first credit answered 200 | %s | <= 1 s | %d events stored; state is loaded per entity on first use |\n", ms(restart), ver.Events)
+	fmt.Fprintf(&b, "| replay verification (`wallet_writer verify`) | %.0f events/s | >= 1,000,000 events/s | %d events in %.2f s, equal to the state log: %v; ratio to the SQLite insert ceiling %.1f |\n", ver.Rate, ver.Events, ver.Seconds, ver.OK, ver.Rate/c.sqlite)
+	fmt.Fprintf(&b, "| seeding: commands straight to the writer over NATS, 256 in flight | %.0f/s | | ratio to the SQLite insert ceiling %.2f |\n", seedRate, seedRate/c.sqlite)
 	return b.String()
+}
+
+// anomalies names what a load saw besides 200s, e.g. " [503: 12]"; empty if nothing.
+func anomalies(r loadgen.Result) string {
+	if r.Errors == 0 && len(r.Status) == 1 && r.Status[200] > 0 {
+		return ""
+	}
+	return " [" + statusNote(r) + "]"
 }
 
 func cpuModel() string {
@@ -44,6 +70,16 @@ func cpuModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+func memory() string {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return ""
+	}
+	var kb int64
+	fmt.Sscanf(string(b), "MemTotal: %d kB", &kb)
+	return fmt.Sprintf("%.0f GiB", float64(kb)/(1<<20))
 }
 
 func goVersion() string {
