@@ -27,7 +27,8 @@ type Entry struct {
 // Store is the history's SQLite log. Append is for one goroutine; reads are safe for
 // concurrent use.
 type Store struct {
-	w, r *sql.DB
+	w, r            *sql.DB
+	stopCheckpoints func()
 }
 
 // Open opens (creating and migrating if needed) the history at path.
@@ -45,11 +46,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	return &Store{w: w, r: r}, nil
+	stop, err := sqlite.StartCheckpoints(path, 100*time.Millisecond, sqlite.Options{})
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	return &Store{w: w, r: r, stopCheckpoints: stop}, nil
 }
 
 // Close closes the store.
-func (s *Store) Close() error { return errors.Join(s.w.Close(), s.r.Close()) }
+func (s *Store) Close() error {
+	s.stopCheckpoints()
+	return errors.Join(s.w.Close(), s.r.Close())
+}
 
 // Append stores events in order in one transaction; an event id already stored is
 // skipped (a redelivery), so positions stay gapless. It returns how many were new.

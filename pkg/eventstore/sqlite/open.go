@@ -53,6 +53,7 @@ func OpenDB(path string, readOnly bool, o Options) (*sql.DB, error) {
 		q.Add("_pragma", "mmap_size(1073741824)") // scans read through the page cache, not a syscall per page
 	} else {
 		q.Add("_txlock", "immediate")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutocheckpoint))
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {

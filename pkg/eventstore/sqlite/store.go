@@ -52,6 +52,7 @@ type Store struct {
 	nextSeq int64 // owned by the write connection's user
 
 	insertEvent, insertState *sql.Stmt // prepared once on the write connection
+	stopCheckpoints          func()
 }
 
 // Open opens (creating and migrating if needed) the store at path.
@@ -70,6 +71,10 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{w: w, r: r}
+	if s.stopCheckpoints, err = StartCheckpoints(path, 100*time.Millisecond, o); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if s.insertEvent, err = w.PrepareContext(ctx, `INSERT INTO event (seq, stream, version, command_id, command, data, outcome, events, result, idempotency_key, correlation_id, time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`); err != nil {
 		s.Close()
 		return nil, mapErr("prepare", err)
@@ -87,6 +92,9 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 
 // Close closes the store.
 func (s *Store) Close() error {
+	if s.stopCheckpoints != nil {
+		s.stopCheckpoints()
+	}
 	for _, st := range []*sql.Stmt{s.insertEvent, s.insertState} {
 		if st != nil {
 			st.Close()
