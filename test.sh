@@ -9,7 +9,7 @@ cd "$STACK_ROOT"
 
 stack_need_go
 needs=(redis-server=redis-server sqlite3=sqlite3 curl=curl jq=jq "gcc=gcc libc6-dev")
-[[ -d utils/tests ]] && needs+=(python3=python3)
+[[ -d utils/tests ]] && needs+=(python3=python3 python=python-is-python3)
 stack_need "${needs[@]}"
 
 go_files() {
@@ -52,6 +52,7 @@ step "go test" env CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./...
 if [[ -d utils/tests ]]; then
 	step "python tests" python3 -m unittest discover -s utils/tests -t .
 fi
+step "e2e (scripts and README walkthrough)" bash scripts/e2e_local.sh
 
 if ((${#failed[@]} > 0)); then
 	echo "test.sh: FAILED (${failed[*]}) after ${SECONDS}s"

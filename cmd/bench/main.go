@@ -153,7 +153,7 @@ func run(d time.Duration, counts []int, conns int, out, plotOut string) error {
 
 // ceilings are the parts' rates measured in the same run.
 type ceilings struct {
-	hello              loadgen.Result
+	hello               loadgen.Result
 	nats, redis, sqlite float64
 }
 

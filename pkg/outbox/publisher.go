@@ -59,15 +59,25 @@ func New(store *sqlite.Store, nc *nats.Conn, log *slog.Logger) (*Publisher, erro
 	return &Publisher{store: store, js: js, log: log, notify: make(chan struct{}, 1), batch: 1000, queueLimit: 200_000}, nil
 }
 
-// EnsureStream creates or updates the JetStream stream every domain publishes to.
+// EnsureStream creates the JetStream stream every domain publishes to, if it does not
+// exist yet. An existing stream is left as it is: updating it on every start races with
+// consumers being created on it.
 func EnsureStream(ctx context.Context, js jetstream.JetStream) error {
-	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if _, err := js.Stream(ctx, event.StreamName); err == nil {
+		return nil
+	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return err
+	}
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{
 		Name:       event.StreamName,
 		Subjects:   event.StreamSubjects,
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
 		Duplicates: 2 * time.Minute,
 	})
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return nil // created meanwhile by another service
+	}
 	return err
 }
 
