@@ -2,7 +2,8 @@
 // runs them) beside the ceilings of its parts measured in the same run, and writes the
 // figures to BENCHMARKS.md.
 //
-//	go run ./cmd/bench [-duration 10s] [-events 1000000] [-out BENCHMARKS.md]
+//	go run ./cmd/bench [-duration 10s] [-stages 1000,100000,1000000] [-out BENCHMARKS.md]
+//	go run ./cmd/bench -url http://localhost   # a stack already running, e.g. under compose
 package main
 
 import (
@@ -32,7 +33,17 @@ func main() {
 	conns := flag.Int("conns", 64, "HTTP connections")
 	out := flag.String("out", "BENCHMARKS.md", "file to write (empty: print only)")
 	plotOut := flag.String("plot", "docs/benchmarks.png", "PNG plot to write (empty: none)")
+	url := flag.String("url", "", "measure the stack already running at this base URL (e.g. the compose stack) and print a table; starts nothing, writes no file")
 	flag.Parse()
+	if *url != "" {
+		text, err := runRemote(*url, *duration, *conns)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		fmt.Print(text)
+		return
+	}
 	var counts []int
 	for _, f := range strings.Split(*stages, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
