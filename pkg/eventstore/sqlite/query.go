@@ -62,7 +62,13 @@ func (s *Store) LastSeq() int64 { return s.nextSeq - 1 }
 // ForEachLatestState calls fn with the newest state of every stream, in stream order.
 // Safe for concurrent use.
 func (s *Store) ForEachLatestState(ctx context.Context, fn func(State) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT stream, max(version), state FROM state GROUP BY stream ORDER BY stream`)
+	// The newest version of each stream comes from the (stream, version) index alone; only
+	// those rows are then read from the table (a bare column beside max() would read every
+	// row's document).
+	rows, err := s.r.QueryContext(ctx, `SELECT st.stream, st.version, st.state
+		FROM (SELECT stream, max(version) AS version FROM state GROUP BY stream) newest
+		JOIN state st ON st.stream = newest.stream AND st.version = newest.version
+		ORDER BY st.stream`)
 	if err != nil {
 		return mapErr("latest states", err)
 	}
