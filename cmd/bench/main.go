@@ -33,6 +33,7 @@ func main() {
 	conns := flag.Int("conns", 64, "HTTP connections")
 	out := flag.String("out", "BENCHMARKS.md", "file to write (empty: print only)")
 	plotOut := flag.String("plot", "docs/benchmarks.png", "PNG plot to write (empty: none)")
+	profile := flag.String("profile", "", "save CPU profiles of wallet_writer, history_writer and wallet_server during the first stage's spread writes into this directory")
 	url := flag.String("url", "", "measure the stack already running at this base URL (e.g. the compose stack) and print a table; starts nothing, writes no file")
 	flag.Parse()
 	if *url != "" {
@@ -53,7 +54,7 @@ func main() {
 		}
 		counts = append(counts, n)
 	}
-	if err := run(*duration, counts, *conns, *out, *plotOut); err != nil {
+	if err := run(*duration, counts, *conns, *out, *plotOut, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -65,7 +66,7 @@ type stage struct {
 	Spread, Hot, Read loadgen.Result
 }
 
-func run(d time.Duration, counts []int, conns int, out, plotOut string) error {
+func run(d time.Duration, counts []int, conns int, out, plotOut, profile string) error {
 	dir, err := os.MkdirTemp("", "uneventful-bench-")
 	if err != nil {
 		return err
@@ -76,6 +77,12 @@ func run(d time.Duration, counts []int, conns int, out, plotOut string) error {
 		return err
 	}
 	defer s.down()
+	s.profile = profile != ""
+	if s.profile {
+		if err := os.MkdirAll(profile, 0o755); err != nil {
+			return err
+		}
+	}
 	if err := s.up(); err != nil {
 		return err
 	}
@@ -121,9 +128,17 @@ func run(d time.Duration, counts []int, conns int, out, plotOut string) error {
 		}
 		st := stage{Stored: stored}
 		logf("stage %d events: writes over 1,000 wallets", stored)
+		var profiling *sync.WaitGroup
+		if s.profile && len(stages) == 0 {
+			profiling = profileServices(profile, d)
+		}
 		st.Spread = loadgen.Run(ctx, loadgen.Config{Connections: conns, Duration: d, Warmup: time.Second,
 			Next: func(c, i int) loadgen.Request { return credit(wallets[(c*7919+i)%len(wallets)]) }})
 		logf("  %s", st.Spread)
+		if profiling != nil {
+			profiling.Wait()
+			logf("  CPU profiles in %s (go tool pprof -top %s/wallet_writer.pprof)", profile, profile)
+		}
 		logf("stage %d events: writes on one hot wallet", stored)
 		st.Hot = loadgen.Run(ctx, loadgen.Config{Connections: conns, Duration: d, Warmup: time.Second,
 			Next: func(int, int) loadgen.Request { return credit(wallets[0]) }})

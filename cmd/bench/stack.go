@@ -19,6 +19,7 @@ type stack struct {
 	env       []string
 	httpURL   string
 	writerURL string
+	profile   bool // services serve pprof (see pprofPorts)
 }
 
 const (
@@ -90,6 +91,16 @@ func (s *stack) up() error {
 }
 
 func (s *stack) envOf(name string) []string {
+	var env []string
+	if s.profile {
+		if port, ok := pprofPorts[name]; ok {
+			env = append(env, "PPROF_ADDR=127.0.0.1:"+port)
+		}
+	}
+	return append(env, s.ownEnv(name)...)
+}
+
+func (s *stack) ownEnv(name string) []string {
 	switch name {
 	case "message_broker":
 		return []string{"NATS_PORT=" + benchNATSPort, "NATS_HTTP_PORT=18222", "NATS_STORE_DIR=" + filepath.Join(s.data, "nats")}
