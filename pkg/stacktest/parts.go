@@ -19,7 +19,14 @@ import (
 // NATS starts an embedded NATS server with JetStream on a random port.
 func NATS(t testing.TB) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
+	return natsAt(t, -1, t.TempDir())
+}
+
+// natsAt starts an embedded NATS server with JetStream on port (-1: random) storing its
+// streams in dir; it is shut down when the test ends.
+func natsAt(t testing.TB, port int, dir string) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true})
 	if err != nil {
 		t.Fatalf("nats: %v", err)
 	}
@@ -34,11 +41,19 @@ func NATS(t testing.TB) *server.Server {
 // Redis starts a redis-server from PATH on a free port and returns its address.
 func Redis(t testing.TB) string {
 	t.Helper()
+	port := FreePort(t)
+	redisAt(t, port)
+	return "127.0.0.1:" + strconv.Itoa(port)
+}
+
+// redisAt starts a redis-server without persistence on port and waits until it answers;
+// it is killed when the test ends.
+func redisAt(t testing.TB, port int) *exec.Cmd {
+	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatal("redis-server is not on PATH: install it (apt-get install redis-server) or run ./test.sh, which does")
 	}
-	port := FreePort(t)
 	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("redis-server: %v", err)
@@ -48,7 +63,7 @@ func Redis(t testing.TB) string {
 	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
 	defer rdb.Close()
 	Eventually(t, 10*time.Second, func() error { return rdb.Ping(context.Background()).Err() })
-	return addr
+	return cmd
 }
 
 // FreePort returns a TCP port free on 127.0.0.1 right now.

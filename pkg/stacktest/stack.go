@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -31,15 +33,16 @@ type Stack struct {
 
 	t          testing.TB
 	stopWriter func()
+	natsDir    string
+	natsPort   int
+	redisPort  int
+	redisCmd   *exec.Cmd
 }
 
 // Start starts a whole stack; it is stopped when the test ends.
 func Start(t testing.TB) *Stack {
 	t.Helper()
-	dir := t.TempDir()
-	s := &Stack{t: t, NATS: NATS(t), RedisAddr: Redis(t),
-		WalletDB: filepath.Join(dir, "wallet_writer", "datastore.db"), HistoryDB: filepath.Join(dir, "history_writer", "history.db"),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := StartParts(t)
 	s.StartWriter()
 	s.URL = s.run("wallet_server", func(ctx context.Context, c service.Common) error {
 		return service.RunServer(ctx, service.ServerConfig{Common: c}, wallet.Domain{})
@@ -50,6 +53,20 @@ func Start(t testing.TB) *Stack {
 	for _, u := range []string{s.URL, s.HistoryURL, s.WriterURL} {
 		WaitReady(t, u)
 	}
+	return s
+}
+
+// StartParts starts NATS and Redis only, with the services' file paths set: for tests
+// that run the services themselves (e.g. as processes they kill). Stopped when the test ends.
+func StartParts(t testing.TB) *Stack {
+	t.Helper()
+	dir := t.TempDir()
+	s := &Stack{t: t, natsDir: t.TempDir(), natsPort: FreePort(t), redisPort: FreePort(t),
+		WalletDB: filepath.Join(dir, "wallet_writer", "datastore.db"), HistoryDB: filepath.Join(dir, "history_writer", "history.db"),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s.NATS = natsAt(t, s.natsPort, s.natsDir)
+	s.redisCmd = redisAt(t, s.redisPort)
+	s.RedisAddr = "127.0.0.1:" + strconv.Itoa(s.redisPort)
 	return s
 }
 
