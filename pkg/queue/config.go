@@ -1,0 +1,169 @@
+package queue
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ErrorSuffix names the error queue every queue X gets: X.error.
+const ErrorSuffix = ".error"
+
+// Config is one domain's queue configuration, as read from its YAML file.
+type Config struct {
+	Domain  string        `yaml:"domain"`
+	Queues  []QueueConfig `yaml:"queues"`
+	Forward struct {
+		Services []ForwardServiceConfig `yaml:"services"`
+		Queues   []ForwardQueueConfig   `yaml:"queues"`
+	} `yaml:"forward"`
+	// Services names the built-in example services the domain advertises (echo, rollback).
+	Services []string `yaml:"services"`
+}
+
+// QueueConfig is one queue. Its error queue (Name + ".error") is created with it.
+type QueueConfig struct {
+	Name  string `yaml:"name"`
+	Retry struct {
+		Count int      `yaml:"count"` // rollbacks tolerated before the message moves to the error queue
+		Delay Duration `yaml:"delay"` // a rolled-back message is not dequeued again before this
+	} `yaml:"retry"`
+	Disable struct {
+		Enqueue bool `yaml:"enqueue"`
+		Dequeue bool `yaml:"dequeue"`
+	} `yaml:"disable"`
+}
+
+// ForwardServiceConfig moves messages from Source to a service, the reply to Reply.Queue.
+type ForwardServiceConfig struct {
+	Alias     string `yaml:"alias"`
+	Source    string `yaml:"source"`
+	Instances int    `yaml:"instances"`
+	Target    struct {
+		Service string   `yaml:"service"`
+		Timeout Duration `yaml:"timeout"`
+	} `yaml:"target"`
+	Reply struct {
+		Queue string   `yaml:"queue"`
+		Delay Duration `yaml:"delay"`
+	} `yaml:"reply"`
+}
+
+// ForwardQueueConfig moves messages from Source to Target.Queue, in any domain.
+type ForwardQueueConfig struct {
+	Alias     string `yaml:"alias"`
+	Source    string `yaml:"source"`
+	Instances int    `yaml:"instances"`
+	Target    struct {
+		Queue string   `yaml:"queue"`
+		Delay Duration `yaml:"delay"`
+	} `yaml:"target"`
+}
+
+// Duration is a time.Duration written as "1.5s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML reads "250ms", "2s", or a number of seconds.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if v, err := time.ParseDuration(n.Value); err == nil {
+		*d = Duration(v)
+		return nil
+	}
+	var secs float64
+	if err := n.Decode(&secs); err != nil {
+		return fmt.Errorf("duration %q: want e.g. 500ms or 2s", n.Value)
+	}
+	*d = Duration(secs * float64(time.Second))
+	return nil
+}
+
+// LoadConfig reads and validates a domain's YAML configuration file.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	return ParseConfig(b)
+}
+
+// ParseConfig parses and validates YAML configuration, applying defaults.
+func ParseConfig(b []byte) (Config, error) {
+	var c Config
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return Config{}, err
+	}
+	c.applyDefaults()
+	return c, c.Validate()
+}
+
+func (c *Config) applyDefaults() {
+	for i := range c.Forward.Services {
+		f := &c.Forward.Services[i]
+		if f.Alias == "" {
+			f.Alias = f.Source
+		}
+		if f.Instances == 0 {
+			f.Instances = 1
+		}
+		if f.Target.Timeout == 0 {
+			f.Target.Timeout = Duration(5 * time.Second)
+		}
+	}
+	for i := range c.Forward.Queues {
+		f := &c.Forward.Queues[i]
+		if f.Alias == "" {
+			f.Alias = f.Source
+		}
+		if f.Instances == 0 {
+			f.Instances = 1
+		}
+	}
+}
+
+// Validate reports the first problem: names missing, duplicated or not usable in a
+// NATS subject, negative retries, forwards without a source or target.
+func (c Config) Validate() error {
+	if err := validName("domain", c.Domain); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, q := range c.Queues {
+		if err := validName("queue", q.Name); err != nil {
+			return err
+		}
+		if strings.HasSuffix(q.Name, ErrorSuffix) {
+			return fmt.Errorf("queue %q: names ending in %s are the error queues, created with their queue", q.Name, ErrorSuffix)
+		}
+		if seen[q.Name] {
+			return fmt.Errorf("queue %q configured twice", q.Name)
+		}
+		seen[q.Name] = true
+		if q.Retry.Count < 0 || q.Retry.Delay < 0 {
+			return fmt.Errorf("queue %q: retry count and delay must not be negative", q.Name)
+		}
+	}
+	for _, f := range c.Forward.Services {
+		if f.Source == "" || f.Target.Service == "" || f.Instances < 0 {
+			return fmt.Errorf("forward-service %q: source and target.service are required, instances >= 0", f.Alias)
+		}
+	}
+	for _, f := range c.Forward.Queues {
+		if f.Source == "" || f.Target.Queue == "" || f.Instances < 0 {
+			return fmt.Errorf("forward-queue %q: source and target.queue are required, instances >= 0", f.Alias)
+		}
+	}
+	return nil
+}
+
+func validName(what, name string) error {
+	if name == "" {
+		return fmt.Errorf("%s name is empty", what)
+	}
+	if strings.ContainsAny(name, " \t\r\n*>") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
+		return fmt.Errorf("%s name %q: no spaces, '*', '>' or empty dot-separated parts", what, name)
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"uneventful.dev/uneventful/pkg/failure"
+	"uneventful.dev/uneventful/pkg/outbox"
+)
+
+// Owner holds one domain's queues and serves their operations. Exactly one Owner runs
+// per domain. Every change is published to JetStream (and acknowledged) before its
+// reply goes out; at start the Owner rebuilds its queues from those events.
+//
+// Requests are handled on one goroutine in batches: the events of all requests that
+// arrived together are published together (one round of acknowledgements per batch).
+type Owner struct {
+	cfg  Config
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	log  *slog.Logger
+	st   *domainState
+	reqs chan *nats.Msg
+
+	waiters []*waiter
+	pending []change
+	replies []reply
+	now     time.Time
+}
+
+type waiter struct {
+	msg      *nats.Msg
+	req      request
+	deadline time.Time
+}
+
+type reply struct {
+	msg  *nats.Msg
+	resp response
+}
+
+// NewOwner returns the owner of cfg's queues over nc. Run starts it.
+func NewOwner(cfg Config, nc *nats.Conn, log *slog.Logger) (*Owner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	return &Owner{cfg: cfg, nc: nc, js: js, log: log, reqs: make(chan *nats.Msg, 4096)}, nil
+}
+
+// Run rebuilds the queues from the stream, then serves them until ctx is done.
+func (o *Owner) Run(ctx context.Context) error {
+	if err := o.rebuild(ctx); err != nil {
+		return err
+	}
+	subs := []*nats.Subscription{}
+	defer func() {
+		for _, s := range subs {
+			s.Unsubscribe() //nolint:errcheck // closing
+		}
+	}()
+	enqueue := func(m *nats.Msg) {
+		select {
+		case o.reqs <- m:
+		default:
+			respond(m, response{Error: failure.New(failure.Overloaded, "overloaded", "queue owner busy")})
+		}
+	}
+	for _, name := range append(o.st.order, ListSubject) {
+		subj := ListSubject
+		if name != ListSubject {
+			subj = Subject(name)
+		}
+		s, err := o.nc.Subscribe(subj, enqueue)
+		if err != nil {
+			return err
+		}
+		subs = append(subs, s)
+	}
+	if err := o.nc.Flush(); err != nil {
+		return err
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var batch []*nats.Msg
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-o.reqs:
+			batch = append(batch, m)
+		drain:
+			for len(batch) < 512 {
+				select {
+				case m := <-o.reqs:
+					batch = append(batch, m)
+				default:
+					break drain
+				}
+			}
+		case <-tick.C:
+		}
+		o.step(ctx, batch)
+	}
+}
+
+// step handles a batch, expires leases, serves waiting dequeues, then makes the
+// resulting events durable and replies.
+func (o *Owner) step(ctx context.Context, batch []*nats.Msg) {
+	o.now = time.Now().UTC()
+	for _, m := range batch {
+		o.handle(m)
+	}
+	o.expireLeases()
+	o.serveWaiters()
+	if len(o.pending) > 0 {
+		if err := o.publish(ctx, o.pending); err != nil {
+			o.log.Error("queue events not stored; rebuilding from the stream", "domain", o.cfg.Domain, "err", err)
+			fail := failure.New(failure.Unavailable, "unavailable", "queue events not stored: "+err.Error())
+			for i := range o.replies {
+				if o.replies[i].resp.Error == nil {
+					o.replies[i].resp = response{Error: fail}
+				}
+			}
+			if err := o.rebuild(ctx); err != nil {
+				o.log.Error("queue rebuild", "err", err)
+			}
+		}
+	}
+	for _, r := range o.replies {
+		respond(r.msg, r.resp)
+	}
+	clear(o.pending)
+	clear(o.replies)
+	o.pending, o.replies = o.pending[:0], o.replies[:0]
+}
+
+// emit applies changes to the state and queues them for publishing.
+func (o *Owner) emit(cs ...change) {
+	for _, c := range cs {
+		if err := o.st.apply(c); err != nil {
+			panic(err) // a decision that does not fold is a bug
+		}
+		o.pending = append(o.pending, c)
+	}
+}
+
+func (o *Owner) answer(m *nats.Msg, r response) { o.replies = append(o.replies, reply{m, r}) }
+
+func (o *Owner) handle(m *nats.Msg) {
+	if m.Subject == ListSubject {
+		qs := make([]QueueInfo, 0, len(o.st.order))
+		for _, name := range o.st.order {
+			qs = append(qs, o.st.queues[name].info(o.cfg.Domain))
+		}
+		o.answer(m, response{Queues: qs})
+		return
+	}
+	var req request
+	if err := json.Unmarshal(m.Data, &req); err != nil {
+		o.answer(m, response{Error: withMessage(ErrInvalid, err.Error())})
+		return
+	}
+	q := o.st.queues[m.Subject[len(subjectPrefix):]]
+	if q == nil {
+		o.answer(m, response{Error: ErrQueueNotFound})
+		return
+	}
+	resp, wait := o.decide(q, req)
+	if wait {
+		o.waiters = append(o.waiters, &waiter{msg: m, req: req, deadline: o.now.Add(req.Wait)})
+		return
+	}
+	o.answer(m, resp)
+}
+
+// decide handles one request on q; wait reports a dequeue to retry until its deadline.
+func (o *Owner) decide(q *queueState, req request) (resp response, wait bool) {
+	now := o.now
+	switch req.Op {
+	case opEnqueue:
+		if q.noEnqueue {
+			return response{Error: ErrDisabled}, false
+		}
+		if req.Message == nil {
+			return response{Error: withMessage(ErrInvalid, "enqueue without a message")}, false
+		}
+		if id, ok := o.st.dedup[req.Message.Dedup]; ok && req.Message.Dedup != "" {
+			return response{ID: id}, false // already enqueued: the same id, nothing new
+		}
+		m := *req.Message
+		if m.ID == "" {
+			m.ID = newID()
+		}
+		m.Time, m.Available, m.Redelivered = now, now.Add(req.Delay), 0
+		o.emit(change{Type: Enqueued, Queue: q.name, Message: &m, Time: now})
+		return response{ID: m.ID}, false
+	case opDequeue:
+		if q.noDequeue {
+			return response{Error: ErrDisabled}, false
+		}
+		m := q.first(now, req.ID, req.Properties)
+		if m == nil {
+			return response{Error: ErrNoMessage}, req.Wait > 0
+		}
+		lease := req.LeaseFor
+		if lease <= 0 {
+			lease = DefaultLease
+		}
+		token := newID()
+		o.emit(change{Type: DequeuedType, Queue: q.name, ID: m.ID, Lease: token, LeaseUntil: now.Add(lease), Time: now})
+		return response{Message: &Dequeued{Message: *m, Queue: q.name, Lease: token}}, false
+	case opCommit, opRollback:
+		m := q.byID[req.ID]
+		if m == nil || m.lease == "" || m.lease != req.Lease {
+			return response{Error: ErrLeaseLost}, false
+		}
+		if req.Op == opCommit {
+			o.emit(change{Type: Committed, Queue: q.name, ID: m.ID, Time: now})
+		} else {
+			o.emit(q.rollback(m, now, "rollback")...)
+		}
+		return response{}, false
+	case opBrowse:
+		out := make([]Browsed, 0, len(q.byID))
+		for _, m := range q.msgs {
+			if m != nil {
+				out = append(out, Browsed{Message: *m, State: m.State(now)})
+			}
+		}
+		return response{Messages: out, Count: len(out)}, false
+	case opRestore:
+		return o.restore(q), false
+	case opClear, opRemove:
+		n := 0
+		ids := req.IDs
+		if req.Op == opClear {
+			ids = nil
+			for _, m := range q.msgs {
+				if m != nil && m.lease == "" {
+					ids = append(ids, m.ID)
+				}
+			}
+		}
+		for _, id := range ids {
+			if m := q.byID[id]; m != nil {
+				o.emit(change{Type: Removed, Queue: q.name, ID: id, Reason: req.Op, Time: now})
+				n++
+			}
+		}
+		return response{Count: n}, false
+	}
+	return response{Error: withMessage(ErrInvalid, fmt.Sprintf("unknown operation %q", req.Op))}, false
+}
+
+// restore moves every message not dequeued from an error queue back to its queue;
+// asked of the queue itself, it restores from the queue's error queue.
+func (o *Owner) restore(q *queueState) response {
+	from, to := q, o.st.queues[trimError(q.name)]
+	if q.errorQueue != "" {
+		from, to = o.st.queues[q.errorQueue], q
+	}
+	if to == nil || from == to {
+		return response{Error: withMessage(ErrInvalid, "restore needs a queue with an error queue")}
+	}
+	n := 0
+	for _, m := range from.msgs {
+		if m != nil && m.lease == "" {
+			o.emit(change{Type: Restored, Queue: from.name, ID: m.ID, To: to.name, Available: o.now, Time: o.now})
+			n++
+		}
+	}
+	return response{Count: n}
+}
+
+func trimError(name string) string {
+	if len(name) > len(ErrorSuffix) && name[len(name)-len(ErrorSuffix):] == ErrorSuffix {
+		return name[:len(name)-len(ErrorSuffix)]
+	}
+	return name
+}
+
+// expireLeases rolls back messages whose dequeuer did not commit or roll back in time.
+func (o *Owner) expireLeases() {
+	for _, name := range o.st.order {
+		q := o.st.queues[name]
+		if q.pending == 0 {
+			continue
+		}
+		for _, m := range q.msgs {
+			if m != nil && m.lease != "" && o.now.After(m.leaseUntil) {
+				o.emit(q.rollback(m, o.now, "lease expired")...)
+			}
+		}
+	}
+}
+
+// serveWaiters retries blocked dequeues, answering those past their deadline.
+func (o *Owner) serveWaiters() {
+	kept := o.waiters[:0]
+	for _, w := range o.waiters {
+		q := o.st.queues[w.msg.Subject[len(subjectPrefix):]]
+		resp, wait := o.decide(q, w.req)
+		if wait && o.now.Before(w.deadline) {
+			kept = append(kept, w)
+			continue
+		}
+		o.answer(w.msg, resp)
+	}
+	clear(o.waiters[len(kept):])
+	o.waiters = kept
+}
+
+func respond(m *nats.Msg, r response) {
+	if m.Reply == "" {
+		return
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		b, _ = json.Marshal(response{Error: failure.From(err)})
+	}
+	m.Respond(b) //nolint:errcheck // the requester times out if this is lost
+}
+
+// ensureStream makes sure the EVENTS stream exists.
+func (o *Owner) ensureStream(ctx context.Context) error { return outbox.EnsureStream(ctx, o.js) }
