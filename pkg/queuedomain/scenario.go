@@ -1,0 +1,110 @@
+package queuedomain
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"uneventful.dev/uneventful/pkg/forward"
+	"uneventful.dev/uneventful/pkg/queue"
+)
+
+// Listing is what every connected domain reports: queues, forwards, services,
+// connections.
+type Listing struct {
+	Queues      []queue.QueueInfo
+	Forwards    []forward.Info
+	Services    []forward.ServiceInfo
+	Connections []Connection
+}
+
+// List gathers the listings of every domain reachable from nc, asking for wait.
+func List(ctx context.Context, nc *nats.Conn, wait time.Duration) (Listing, error) {
+	var l Listing
+	var err error
+	if l.Queues, err = queue.NewClient(nc).Queues(ctx, wait); err != nil {
+		return l, err
+	}
+	gather := func(subject string, into func([]byte) error) error {
+		return queue.Gather(ctx, nc, subject, wait, into)
+	}
+	if err := gather(forward.ListSubject, func(b []byte) error {
+		var fs []forward.Info
+		err := json.Unmarshal(b, &fs)
+		l.Forwards = append(l.Forwards, fs...)
+		return err
+	}); err != nil {
+		return l, err
+	}
+	if err := gather(forward.ServicesListSubject, func(b []byte) error {
+		var s forward.ServiceInfo
+		err := json.Unmarshal(b, &s)
+		l.Services = append(l.Services, s)
+		return err
+	}); err != nil {
+		return l, err
+	}
+	err = gather(DomainsListSubject, func(b []byte) error {
+		var cs []Connection
+		err := json.Unmarshal(b, &cs)
+		l.Connections = append(l.Connections, cs...)
+		return err
+	})
+	return l, err
+}
+
+// Queue returns the named queue of the listing.
+func (l Listing) Queue(name string) (queue.QueueInfo, bool) {
+	for _, q := range l.Queues {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return queue.QueueInfo{}, false
+}
+
+// Service returns the named service's statistics, summed over its instances.
+func (l Listing) Service(name string) forward.ServiceInfo {
+	sum := forward.ServiceInfo{Name: name}
+	for _, s := range l.Services {
+		if s.Name == name {
+			sum.Group, sum.Calls, sum.Errors, sum.Total = s.Group, sum.Calls+s.Calls, sum.Errors+s.Errors, sum.Total+s.Total
+		}
+	}
+	return sum
+}
+
+// CheckMultipleDomain reports how the listing differs from the outcome of casual's
+// multiple-domain example once "test\n" was enqueued into b1: the message went through
+// echo, b2 and a1 and ended in a1.error; echo and rollback were each called once.
+func (l Listing) CheckMultipleDomain() error {
+	want := map[string]struct {
+		count int
+		size  int64
+		eq    int64
+		dq    int64
+	}{
+		"b1": {0, 0, 1, 1}, "b2": {0, 0, 1, 1}, "b3": {0, 0, 0, 0},
+		"a1": {0, 0, 1, 1}, "a1.error": {1, 5, 1, 0}, "a2": {0, 0, 0, 0},
+		"b1.error": {0, 0, 0, 0}, "b2.error": {0, 0, 0, 0}, "a2.error": {0, 0, 0, 0},
+	}
+	for name, w := range want {
+		q, ok := l.Queue(name)
+		if !ok {
+			return fmt.Errorf("queue %s not listed", name)
+		}
+		if q.Count != w.count || q.Size != w.size || q.Enqueued != w.eq || q.Dequeued != w.dq || q.Uncommited != 0 {
+			return fmt.Errorf("queue %s: count %d size %d EQ %d DQ %d UC %d, want count %d size %d EQ %d DQ %d UC 0",
+				name, q.Count, q.Size, q.Enqueued, q.Dequeued, q.Uncommited, w.count, w.size, w.eq, w.dq)
+		}
+	}
+	for name, group := range map[string]string{"echo": "A", "rollback": "A"} {
+		if s := l.Service(name); s.Calls != 1 || s.Group != group {
+			return fmt.Errorf("service %s: %d calls in %q, want 1 in %s", name, s.Calls, s.Group, group)
+		}
+	}
+	return nil
+}
