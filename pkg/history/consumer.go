@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -26,12 +27,7 @@ func Consume(ctx context.Context, nc *nats.Conn, store *Store, log *slog.Logger)
 	var cons jetstream.Consumer
 	for {
 		if err = outbox.EnsureStream(ctx, js); err == nil {
-			cons, err = js.CreateOrUpdateConsumer(ctx, event.StreamName, jetstream.ConsumerConfig{
-				Durable:       ConsumerName,
-				AckPolicy:     jetstream.AckAllPolicy,
-				AckWait:       30 * time.Second,
-				MaxAckPending: 20000,
-			})
+			cons, err = resumeConsumer(ctx, js)
 		}
 		if err == nil {
 			break
@@ -54,6 +50,38 @@ func Consume(ctx context.Context, nc *nats.Conn, store *Store, log *slog.Logger)
 		}
 	}
 	return nil
+}
+
+// resumeConsumer (re)creates the durable consumer so that it delivers again everything
+// after its acknowledgement floor. A history writer that died (SIGKILL) between a fetch
+// and its acknowledgement leaves messages pending on the consumer; continuing from the
+// consumer's delivery pointer would fetch past them, and the next AckAll would
+// acknowledge them unstored: lost from the history. Redelivered events already stored
+// are skipped by event id.
+func resumeConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 20000,
+	}
+	old, err := js.Consumer(ctx, event.StreamName, ConsumerName)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return js.CreateOrUpdateConsumer(ctx, event.StreamName, cfg)
+	case err != nil:
+		return nil, err
+	}
+	info := old.CachedInfo()
+	if info.Delivered.Stream == info.AckFloor.Stream { // nothing pending
+		cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq // not updatable
+		return js.CreateOrUpdateConsumer(ctx, event.StreamName, cfg)
+	}
+	if err := js.DeleteConsumer(ctx, event.StreamName, ConsumerName); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, err
+	}
+	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, info.AckFloor.Stream+1
+	return js.CreateOrUpdateConsumer(ctx, event.StreamName, cfg)
 }
 
 func (s *Store) appendBatch(ctx context.Context, batch jetstream.MessageBatch, log *slog.Logger) error {

@@ -45,7 +45,7 @@ func TestCrashSIGKILL(t *testing.T) {
 	wallets := newWallets(20)
 	stop := make(chan struct{})
 	done := make(chan []keyedOutcome)
-	go func() { done <- runKeyedLoad(func() string { return srv.URL }, wallets, 12, seed, stop) }()
+	go func() { done <- runKeyedLoad(func() string { return srv.URL }, wallets, 12, seed, stop, nil) }()
 
 	const kills = 24
 	var restarts, serverRestarts, historyRestarts []time.Duration

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -19,6 +20,9 @@ type keyedOutcome struct {
 	Key      string
 	Attempts int           // requests sent (1 + retries)
 	Latency  time.Duration // from the first attempt to the final answer
+	Codes    []int         // the status of each attempt (0: no answer)
+	Slowest  time.Duration // the slowest single attempt
+	Answered time.Time     // when the final answer came
 }
 
 // retryable reports whether an answer leaves the outcome open: the client retries with
@@ -35,8 +39,10 @@ func sendKeyed(base string, o op, key string, giveUp time.Duration) keyedOutcome
 	k := keyedOutcome{outcome: outcome{op: o}, Key: key}
 	for {
 		k.Attempts++
+		sent := time.Now()
 		r, err := send("POST", base+"/wallet/"+o.Wallet+"/"+o.Kind, amountBody(o.Cents), "Idempotency-Key", key)
 		k.Code, k.ErrType, k.Version, k.Balance, k.Err = r.Code, r.errType(), r.version(), r.balance(), err
+		k.Codes, k.Slowest, k.Answered = append(k.Codes, r.Code), max(k.Slowest, time.Since(sent)), time.Now()
 		if !retryable(r, err) || time.Since(began) > giveUp {
 			if err == nil && retryable(r, nil) {
 				k.Err = fmt.Errorf("%s %s: still %s after %s", o.Kind, o.Wallet, r, giveUp)
@@ -50,8 +56,9 @@ func sendKeyed(base string, o op, key string, giveUp time.Duration) keyedOutcome
 
 // runKeyedLoad sends random keyed credits (60%) and debits of up to 20.00 over wallets
 // from clients goroutines until stop is closed, each command retried with its key until
-// its answer is final (sendKeyed, giving up after 60s). base() is the server's URL.
-func runKeyedLoad(base func() string, wallets []string, clients int, seed uint64, stop <-chan struct{}) []keyedOutcome {
+// its answer is final (sendKeyed, giving up after 60s). base() is the server's URL;
+// observe, if not nil, sees each final answer as it comes (from any client goroutine).
+func runKeyedLoad(base func() string, wallets []string, clients int, seed uint64, stop <-chan struct{}, observe func(keyedOutcome)) []keyedOutcome {
 	var mu sync.Mutex
 	var outs []keyedOutcome
 	var wg sync.WaitGroup
@@ -68,6 +75,9 @@ func runKeyedLoad(base func() string, wallets []string, clients int, seed uint64
 				}
 				o := randomOps(rng, wallets, 1, 0.6, 20_00)[0]
 				k := sendKeyed(base(), o, ksuid.New().String(), time.Minute)
+				if observe != nil {
+					observe(k)
+				}
 				mu.Lock()
 				outs = append(outs, k)
 				mu.Unlock()
@@ -184,3 +194,6 @@ func newWallets(n int) []string {
 	}
 	return ws
 }
+
+// jsonInto decodes a JSON object, leaving v nil if raw is not one.
+func jsonInto(raw string, v *map[string]any) { json.Unmarshal([]byte(raw), v) } //nolint:errcheck

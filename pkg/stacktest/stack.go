@@ -43,6 +43,16 @@ type Stack struct {
 func Start(t testing.TB) *Stack {
 	t.Helper()
 	s := StartParts(t)
+	s.StartServices()
+	return s
+}
+
+// StartServices starts the wallet writer, the server and the history writer in-process,
+// and waits until they are ready: Start after StartParts, for a test that first changes
+// the stack (e.g. where the databases live or the log).
+func (s *Stack) StartServices() {
+	t := s.t
+	t.Helper()
 	s.StartWriter()
 	s.URL = s.run("wallet_server", func(ctx context.Context, c service.Common) error {
 		return service.RunServer(ctx, service.ServerConfig{Common: c}, wallet.Domain{})
@@ -53,7 +63,6 @@ func Start(t testing.TB) *Stack {
 	for _, u := range []string{s.URL, s.HistoryURL, s.WriterURL} {
 		WaitReady(t, u)
 	}
-	return s
 }
 
 // StartParts starts NATS and Redis only, with the services' file paths set: for tests

@@ -15,23 +15,45 @@ import (
 func (w *Writer[S]) postLoop(ctx context.Context) {
 	retry := time.NewTicker(500 * time.Millisecond)
 	defer retry.Stop()
+	w.startRebuild("start-up")
 	for {
+		if w.rb.active { // a chunk of the read model check between batches
+			w.rebuildStep(ctx)
+			select {
+			case batch, ok := <-w.committed:
+				if !ok {
+					return
+				}
+				w.post(ctx, batch)
+			case <-retry.C:
+				w.project(ctx, nil)
+				w.checkMarker(ctx)
+			default:
+			}
+			continue
+		}
 		select {
 		case batch, ok := <-w.committed:
 			if !ok {
 				return
 			}
-			w.project(ctx, batch)
-			for _, p := range batch {
-				if p.msg != nil && p.msg.Reply != "" {
-					p.msg.Respond(p.reply) //nolint:errcheck // a lost reply is a timeout for the client, who retries
-				}
-			}
-			w.handOver(batch)
+			w.post(ctx, batch)
 		case <-retry.C:
 			w.project(ctx, nil)
+			w.checkMarker(ctx)
 		}
 	}
+}
+
+// post updates the read model of a committed batch, replies, and wakes the outbox.
+func (w *Writer[S]) post(ctx context.Context, batch []*pending) {
+	w.project(ctx, batch)
+	for _, p := range batch {
+		if p.msg != nil && p.msg.Reply != "" {
+			p.msg.Respond(p.reply) //nolint:errcheck // a lost reply is a timeout for the client, who retries
+		}
+	}
+	w.handOver(batch)
 }
 
 // project writes the batch's read model updates, with any left over from earlier
@@ -91,6 +113,12 @@ func (w *Writer[S]) restore(ctx context.Context, u redis.Update) error {
 	if _, ok, err := w.proj.Get(ctx, u.Key); err != nil || ok {
 		return err // already there (another load restored it), or Redis is down
 	}
+	return w.restoreEntity(ctx, u)
+}
+
+// restoreEntity writes every event of the entity up to u.Version from the log, then
+// u's document (which never replaces a newer one).
+func (w *Writer[S]) restoreEntity(ctx context.Context, u redis.Update) error {
 	var after int64
 	for {
 		rows, err := w.store.StreamRows(ctx, u.Key, after, 1000)

@@ -71,6 +71,8 @@ type Writer[S any] struct {
 
 	subscribed atomic.Bool
 
+	rb rebuild // owned by the post loop
+
 	mu          sync.Mutex
 	unprojected map[string]redis.Update // read model updates Redis refused, retried later
 }

@@ -129,3 +129,27 @@ func scanRows(rows *sql.Rows, err error) ([]Row, error) {
 	}
 	return out, mapErr("query events", rows.Err())
 }
+
+// LatestStates returns the newest state of up to limit streams named after after (""
+// for the first), in stream order: a page of ForEachLatestState. Safe for concurrent use.
+func (s *Store) LatestStates(ctx context.Context, after string, limit int) ([]State, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT st.stream, st.version, st.state
+		FROM (SELECT stream, max(version) AS version FROM state WHERE stream > ? GROUP BY stream ORDER BY stream LIMIT ?) newest
+		JOIN state st ON st.stream = newest.stream AND st.version = newest.version
+		ORDER BY st.stream`, after, limit)
+	if err != nil {
+		return nil, mapErr("latest states", err)
+	}
+	defer rows.Close()
+	var out []State
+	for rows.Next() {
+		var st State
+		var doc string
+		if err := rows.Scan(&st.Stream, &st.Version, &doc); err != nil {
+			return nil, mapErr("scan state", err)
+		}
+		st.State = json.RawMessage(doc)
+		out = append(out, st)
+	}
+	return out, mapErr("latest states", rows.Err())
+}
