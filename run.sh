@@ -24,8 +24,14 @@ down)
 esac
 
 if [[ $STACK_MODE == compose ]]; then
-	trap 'compose stop' EXIT
-	compose up --build
+	trap 'trap - EXIT INT TERM; say "stopping the compose stack"; compose stop >&2' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	compose_up
+	compose_wait_ready
+	say "the stack is ready at $(stack_base_url) (Ctrl-C stops it)"
+	stack_base_url
+	compose logs -f --tail 0 || true # ends on Ctrl-C, or when ./run.sh down removes the stack
 	exit
 fi
 

@@ -9,8 +9,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/scripts/stack.sh"
 stack_parse_mode "$@"
 ((${#STACK_ARGS[@]} == 0)) || die "usage: ./run_in_background.sh [--local|--docker]"
 if [[ $STACK_MODE == compose ]]; then
-	compose up -d --build
+	compose_up
 	compose_wait_ready
+	say "the stack is ready (logs: $(compose_cmd) logs, stop it: ./run.sh down)"
 	stack_base_url
 	exit
 fi

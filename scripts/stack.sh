@@ -112,13 +112,14 @@ stack_build() {
 	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/...)
 }
 
-# stack_down [-v] stops the stack (local processes, and the compose project in
-# compose mode); -v also deletes data/.
+# stack_down [-v] stops the stack (the compose project in compose mode, else the
+# local processes); -v also deletes its data (the volumes, or data/).
 stack_down() {
-	local_down report
 	if [[ $STACK_MODE == compose ]]; then
 		compose_down "$@"
+		return
 	fi
+	local_down report
 	if [[ ${1:-} == -v ]]; then
 		rm -rf "${DATA_DIR:?}"
 		say "deleted ${DATA_DIR#"$STACK_ROOT"/}/"

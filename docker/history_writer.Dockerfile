@@ -1,0 +1,10 @@
+# history_writer: a static Go binary on scratch, built on the host by ./build.sh into bin/docker/
+# (no Go image is needed, so it builds without a registry). Non-root; the health check is
+# bin/docker/health, which needs no shell.
+FROM scratch
+COPY --chown=10001:10001 bin/docker/rootfs/ /
+COPY bin/docker/history_writer bin/docker/health /usr/local/bin/
+ENV PATH=/usr/local/bin DATA_DIR=/data
+WORKDIR /
+USER 10001:10001
+ENTRYPOINT ["/usr/local/bin/history_writer"]
