@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -99,6 +100,7 @@ func (c *Client) Queues(ctx context.Context, wait time.Duration) ([]QueueInfo, e
 		out = append(out, r.Queues...)
 		return nil
 	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Group < out[j].Group })
 	return out, err
 }
 

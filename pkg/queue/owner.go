@@ -26,7 +26,8 @@ type Owner struct {
 	js   jetstream.JetStream
 	log  *slog.Logger
 	st   *domainState
-	reqs chan *nats.Msg
+	reqs  chan *nats.Msg
+	ready chan struct{}
 
 	waiters []*waiter
 	pending []change
@@ -54,8 +55,11 @@ func NewOwner(cfg Config, nc *nats.Conn, log *slog.Logger) (*Owner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Owner{cfg: cfg, nc: nc, js: js, log: log, reqs: make(chan *nats.Msg, 4096)}, nil
+	return &Owner{cfg: cfg, nc: nc, js: js, log: log, reqs: make(chan *nats.Msg, 4096), ready: make(chan struct{})}, nil
 }
+
+// Ready is closed once Run serves the queues.
+func (o *Owner) Ready() <-chan struct{} { return o.ready }
 
 // Run rebuilds the queues from the stream, then serves them until ctx is done.
 func (o *Owner) Run(ctx context.Context) error {
@@ -89,6 +93,7 @@ func (o *Owner) Run(ctx context.Context) error {
 	if err := o.nc.Flush(); err != nil {
 		return err
 	}
+	close(o.ready)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {

@@ -10,7 +10,7 @@ import (
 type domainState struct {
 	domain  string
 	queues  map[string]*queueState
-	order   []string          // queue names as configured, each followed by its error queue
+	order   []string          // queue names as configured, then their error queues
 	dedup   map[string]string // enqueue deduplication key -> message id
 	version int64             // of the last event applied
 }
@@ -35,10 +35,11 @@ type queueState struct {
 func newDomainState(cfg Config) *domainState {
 	s := &domainState{domain: cfg.Domain, queues: map[string]*queueState{}, dedup: map[string]string{}}
 	for _, qc := range cfg.Queues {
-		eq := qc.Name + ErrorSuffix
-		s.add(&queueState{name: qc.Name, errorQueue: eq, retryCount: qc.Retry.Count, retryDelay: time.Duration(qc.Retry.Delay),
-			noEnqueue: qc.Disable.Enqueue, noDequeue: qc.Disable.Dequeue})
-		s.add(&queueState{name: eq})
+		s.add(&queueState{name: qc.Name, errorQueue: qc.Name + ErrorSuffix, retryCount: qc.Retry.Count,
+			retryDelay: time.Duration(qc.Retry.Delay), noEnqueue: qc.Disable.Enqueue, noDequeue: qc.Disable.Dequeue})
+	}
+	for _, qc := range cfg.Queues {
+		s.add(&queueState{name: qc.Name + ErrorSuffix})
 	}
 	return s
 }

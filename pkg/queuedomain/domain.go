@@ -148,7 +148,13 @@ func (d *Domain) Run(ctx context.Context) error {
 		ownerErr = owner.Run(ctx)
 		cancel()
 	})
-	wg.Go(func() { d.forwards.Run(ctx) }) //nolint:errcheck // returns nil
+	wg.Go(func() {
+		select { // forwards start once their own domain's queues are served
+		case <-owner.Ready():
+			d.forwards.Run(ctx) //nolint:errcheck // returns nil
+		case <-ctx.Done():
+		}
+	})
 	wg.Wait()
 	return ownerErr
 }

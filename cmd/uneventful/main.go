@@ -1,0 +1,116 @@
+// Command uneventful looks into and acts on the queues, forwards, services and domain
+// connections of every domain reachable from one NATS server.
+//
+//	uneventful queue list                     queues: name group rc rd count size avg EQ DQ UC last
+//	uneventful queue messages <queue>         its messages, without consuming them
+//	echo test | uneventful queue enqueue b1   prints the message id
+//	uneventful queue dequeue <queue>          prints the payload (dequeued and committed)
+//	uneventful queue restore <queue>          moves <queue>.error back to <queue>
+//	uneventful queue clear <queue>            removes every message not dequeued
+//	uneventful queue remove <queue> <id>...   removes those messages
+//	uneventful forward-service list
+//	uneventful forward-queue list
+//	uneventful service list                   services with call counts and timings
+//	uneventful domain connections             leafnode connections between domains
+//
+// Every command takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+const usage = `usage: uneventful <command> [flags] [args]
+
+  queue list | messages <queue> | enqueue <queue> | dequeue <queue>
+        | restore <queue> | clear <queue> | remove <queue> <id>...
+  forward-service list
+  forward-queue list
+  service list
+  domain connections
+
+Flags of every command: -nats URL (default $NATS_URL or nats://127.0.0.1:4222),
+-wait D (how long listings collect the domains' answers, default 300ms).
+`
+
+// env is what a command runs with.
+type env struct {
+	nc     *nats.Conn
+	ctx    context.Context
+	wait   time.Duration
+	stdin  io.Reader
+	stdout io.Writer
+}
+
+type command func(e *env, fs *flag.FlagSet, args []string) error
+
+var commands = map[string]command{
+	"queue list":           queueList,
+	"queue messages":       queueMessages,
+	"queue enqueue":        queueEnqueue,
+	"queue dequeue":        queueDequeue,
+	"queue restore":        queueRestore,
+	"queue clear":          queueClear,
+	"queue remove":         queueRemove,
+	"forward-service list": forwardServiceList,
+	"forward-queue list":   forwardQueueList,
+	"service list":         serviceList,
+	"domain connections":   domainConnections,
+}
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "uneventful:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("see uneventful -h")
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		return errUsage
+	}
+	name := args[0] + " " + args[1]
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q: %w", name, errUsage)
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	url := os.Getenv("NATS_URL")
+	if url == "" {
+		url = nats.DefaultURL
+	}
+	fs.StringVar(&url, "nats", url, "NATS server URL")
+	e := &env{ctx: ctx, stdin: stdin, stdout: stdout}
+	fs.DurationVar(&e.wait, "wait", 300*time.Millisecond, "how long listings wait for the domains' answers")
+	// Flags come after the command; parsing is left to the command, which may add its own.
+	return cmd(e, fs, args[2:])
+}
+
+// connect parses the flags and connects; every command calls it first.
+func (e *env) connect(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	url := fs.Lookup("nats").Value.String()
+	nc, err := nats.Connect(url, nats.Name("uneventful-cli"))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", url, err)
+	}
+	e.nc = nc
+	return fs.Args(), nil
+}

@@ -1,0 +1,59 @@
+// Command queue_domain runs one domain's queues, forwards and example services from its
+// YAML configuration, connected to NATS or embedding the domain's own NATS server.
+//
+//	queue_domain -config examples/multiple-domain/A.yaml -store data/A -port 4301 -leaf-port 7301
+//	queue_domain -config examples/multiple-domain/B.yaml -store data/B -port 4302 -leaf-peer nats-leaf://127.0.0.1:7301
+//	queue_domain -config domain.yaml -nats nats://127.0.0.1:4222     (an existing server)
+//
+// NATS_URL is the default of -nats.
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"uneventful.dev/uneventful/pkg/queue"
+	"uneventful.dev/uneventful/pkg/queuedomain"
+)
+
+func main() {
+	var cfg queuedomain.Config
+	var path, peers string
+	flag.StringVar(&path, "config", "", "the domain's YAML configuration (required)")
+	flag.StringVar(&cfg.NATSURL, "nats", os.Getenv("NATS_URL"), "NATS server to use; empty embeds one (then -store is required)")
+	flag.StringVar(&cfg.Embed.Host, "host", "127.0.0.1", "embedded server: bind address")
+	flag.IntVar(&cfg.Embed.Port, "port", -1, "embedded server: client port (-1 picks one)")
+	flag.StringVar(&cfg.Embed.StoreDir, "store", "", "embedded server: JetStream directory")
+	flag.IntVar(&cfg.Embed.LeafPort, "leaf-port", 0, "embedded server: accept other domains' leafnodes on this port")
+	flag.StringVar(&peers, "leaf-peer", "", "embedded server: comma-separated leafnode URLs of domains to join")
+	flag.Parse()
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if peers != "" {
+		cfg.Embed.LeafPeers = strings.Split(peers, ",")
+	}
+	qc, err := queue.LoadConfig(path)
+	if err != nil {
+		log.Error("queue_domain: configuration", "path", path, "err", err)
+		os.Exit(2)
+	}
+	cfg.Queues = qc
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	d, err := queuedomain.Start(cfg, log)
+	if err != nil {
+		log.Error("queue_domain failed to start", "err", err)
+		os.Exit(1)
+	}
+	defer d.Close()
+	log.Info("queue domain running", "domain", qc.Domain, "nats", d.ClientURL(), "leaf", d.LeafURL())
+	if err := d.Run(ctx); err != nil {
+		log.Error("queue_domain failed", "err", err)
+		d.Close()
+		os.Exit(1) //nolint:gocritic // closed above
+	}
+}
