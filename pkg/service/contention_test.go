@@ -1,0 +1,116 @@
+package service_test
+
+import (
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"uneventful.dev/uneventful/pkg/stacktest"
+)
+
+// sqlite3Shell runs a shell script (with the sqlite3 CLI) in its own process group; stop
+// kills the group and waits.
+func sqlite3Shell(t *testing.T, script string) (stop func()) {
+	t.Helper()
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		t.Fatal("the sqlite3 CLI is not on PATH: apt-get install sqlite3, or run ./test.sh, which does")
+	}
+	cmd := exec.Command("bash", "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck
+			cmd.Wait()                                      //nolint:errcheck
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// TestSQLiteContention: while a keyed load runs, another process reads the writer's
+// file in a loop, each time holding a read transaction (the seed's sqlite3 shell loop),
+// and twice another process holds the write lock (BEGIN IMMEDIATE) for 3s. The writer
+// keeps committing beside the readers; while the lock is held it answers 503 (or 504
+// when a command's deadline passes first), never 500, each answer within the command
+// deadline; it commits again by itself within 3s of the lock's release; every command
+// ends with its real outcome, exactly once in the log.
+func TestSQLiteContention(t *testing.T) {
+	s := stacktest.Start(t)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	stopReaders := sqlite3Shell(t, `while :; do printf 'BEGIN;\nSELECT count(*) FROM event;\nSELECT count(*) FROM state;\n.shell sleep 0.2\nCOMMIT;\n' | sqlite3 '`+s.WalletDB+`' >/dev/null 2>&1; done`)
+
+	wallets := newWallets(20)
+	var mu sync.Mutex
+	var released time.Time
+	var recoveries []time.Duration // lock released to the first command acknowledged after it
+	stop := make(chan struct{})
+	done := make(chan []keyedOutcome)
+	go func() {
+		done <- runKeyedLoad(func() string { return s.URL }, wallets, 8, seed, stop, func(k keyedOutcome) {
+			mu.Lock()
+			defer mu.Unlock()
+			if k.Code == 200 && !released.IsZero() && k.Answered.After(released) {
+				recoveries = append(recoveries, k.Answered.Sub(released))
+				released = time.Time{}
+			}
+		})
+	}()
+	for range 2 {
+		time.Sleep(time.Second)
+		lock := exec.Command("sqlite3", s.WalletDB)
+		lock.Stdin = strings.NewReader(".timeout 5000\nBEGIN IMMEDIATE;\n.shell sleep 3\nCOMMIT;\n")
+		if out, err := lock.CombinedOutput(); err != nil {
+			t.Fatalf("sqlite3 BEGIN IMMEDIATE: %v: %s", err, out)
+		}
+		mu.Lock()
+		released = time.Now()
+		mu.Unlock()
+	}
+	time.Sleep(time.Second)
+	close(stop)
+	outs := <-done
+	stopReaders()
+
+	db := walletDB(t, s)
+	totals, f := checkKeyed(t, db, outs)
+	checkWallets(t, s, totals)
+	verify(t, s)
+	stacktest.WaitReady(t, s.WriterURL)
+	codes := map[int]int{}
+	var slowest time.Duration
+	for _, k := range outs {
+		for _, c := range k.Codes[:len(k.Codes)-1] {
+			codes[c]++
+			if c != 503 && c != 504 {
+				t.Errorf("%s %s: answered %d before its outcome (%v); want 503 or 504", k.Kind, k.Wallet, c, k.Codes)
+			}
+		}
+		slowest = max(slowest, k.Slowest)
+	}
+	if codes[503] == 0 {
+		t.Error("no command was answered 503 while another process held the write lock")
+	}
+	if slowest > 6*time.Second {
+		t.Errorf("an answer took %s: more than the command deadline (5s)", slowest)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(recoveries) != 2 {
+		t.Fatalf("commits resumed after %d of 2 lock releases", len(recoveries))
+	}
+	for _, r := range recoveries {
+		if r > 3*time.Second {
+			t.Errorf("first commit %s after the lock was released", r)
+		}
+	}
+	t.Logf("FIGURES contention: write lock held 2 x 3s beside a reader loop; %s; answers while locked %v; slowest answer %s; lock released to first commit %s",
+		f, codes, slowest.Round(time.Millisecond), durations(recoveries))
+}
