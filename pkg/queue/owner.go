@@ -21,11 +21,11 @@ import (
 // Requests are handled on one goroutine in batches: the events of all requests that
 // arrived together are published together (one round of acknowledgements per batch).
 type Owner struct {
-	cfg  Config
-	nc   *nats.Conn
-	js   jetstream.JetStream
-	log  *slog.Logger
-	st   *domainState
+	cfg   Config
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	log   *slog.Logger
+	st    *domainState
 	reqs  chan *nats.Msg
 	ready chan struct{}
 
