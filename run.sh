@@ -2,6 +2,7 @@
 # Run the stack in the foreground, streaming its logs; Ctrl-C stops it.
 #   ./run.sh [--local|--docker]          start (installing and building first)
 #   ./run.sh down [-v] [--local|--docker] stop a background stack; -v also deletes data/
+#   ./run.sh example multiple-domain      casual's multiple-domain example (queues, forwards)
 set -euo pipefail
 # shellcheck source=scripts/stack.sh
 source "$(dirname "${BASH_SOURCE[0]}")/scripts/stack.sh"
@@ -9,6 +10,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/scripts/stack.sh"
 stack_parse_mode "$@"
 case "${STACK_ARGS[*]-}" in
 "") ;;
+example | "example "*)
+	exec "$STACK_ROOT/scripts/example.sh" "${STACK_ARGS[@]:1}"
+	;;
 down)
 	stack_down
 	exit
@@ -18,20 +22,32 @@ down)
 	exit
 	;;
 *)
-	say "usage: ./run.sh [--local|--docker] | ./run.sh down [-v]"
+	say "usage: ./run.sh [--local|--docker] | ./run.sh down [-v] | ./run.sh example multiple-domain"
 	exit 2
 	;;
 esac
 
 if [[ $STACK_MODE == compose ]]; then
-	trap 'trap - EXIT INT TERM; say "stopping the compose stack"; compose stop >&2' EXIT
+	compose_on_exit() {
+		local rc=$?
+		trap - EXIT INT TERM
+		local_stop_follow
+		say "stopping the compose stack (./run.sh down removes its containers)"
+		compose stop >&2 || true
+		exit "$rc"
+	}
+	trap compose_on_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	compose_up
 	compose_wait_ready
 	say "the stack is ready at $(stack_base_url) (Ctrl-C stops it)"
 	stack_base_url
-	compose logs -f --tail 0 || true # ends on Ctrl-C, or when ./run.sh down removes the stack
+	# Followed in the background so that a signal is handled at once; it ends by itself
+	# when ./run.sh down removes the stack.
+	compose logs -f --tail 0 &
+	STACK_FOLLOW_PID=$!
+	wait "$STACK_FOLLOW_PID" || true
 	exit
 fi
 

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"sort"
 	"time"
 
@@ -107,3 +108,25 @@ func domainConnections(e *env, fs *flag.FlagSet, args []string) error {
 }
 
 func secs(d time.Duration) string { return seconds(d.Seconds()) }
+
+// exampleCheck exits non-zero unless the listing is the outcome of casual's
+// multiple-domain example (used by scripts/example.sh; the Go test checks the same).
+func exampleCheck(e *env, fs *flag.FlagSet, args []string) error {
+	rest, err := e.connect(fs, args)
+	if err != nil {
+		return err
+	}
+	defer e.nc.Close()
+	if len(rest) != 1 || rest[0] != "multiple-domain" {
+		return fmt.Errorf("example check multiple-domain: %w", errUsage)
+	}
+	l, err := queuedomain.List(e.ctx, e.nc, e.wait)
+	if err != nil {
+		return err
+	}
+	if err := l.CheckMultipleDomain(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(e.stdout, "multiple-domain: the outcome is casual's")
+	return err
+}

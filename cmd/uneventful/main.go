@@ -36,6 +36,7 @@ const usage = `usage: uneventful <command> [flags] [args]
   forward-queue list
   service list
   domain connections
+  example check multiple-domain   (exit status: is the outcome casual's?)
 
 Flags of every command: -nats URL (default $NATS_URL or nats://127.0.0.1:4222),
 -wait D (how long listings collect the domains' answers, default 300ms).
@@ -64,6 +65,7 @@ var commands = map[string]command{
 	"forward-queue list":   forwardQueueList,
 	"service list":         serviceList,
 	"domain connections":   domainConnections,
+	"example check":        exampleCheck,
 }
 
 func main() {
@@ -103,8 +105,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 
 // connect parses the flags and connects; every command calls it first.
 func (e *env) connect(fs *flag.FlagSet, args []string) ([]string, error) {
-	if err := fs.Parse(args); err != nil {
-		return nil, errUsage
+	// Flags may come before, between or after the arguments.
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest, args = append(rest, fs.Arg(0)), fs.Args()[1:]
 	}
 	url := fs.Lookup("nats").Value.String()
 	nc, err := nats.Connect(url, nats.Name("uneventful-cli"))
@@ -112,5 +122,5 @@ func (e *env) connect(fs *flag.FlagSet, args []string) ([]string, error) {
 		return nil, fmt.Errorf("connect to %s: %w", url, err)
 	}
 	e.nc = nc
-	return fs.Args(), nil
+	return rest, nil
 }

@@ -134,23 +134,15 @@ func counted(e *env, fs *flag.FlagSet, args []string, op func(*queue.Client, con
 }
 
 func oneQueue(e *env, fs *flag.FlagSet, args []string) (string, error) {
-	// Allow the queue name before the flags too: "enqueue b1 -type x".
-	var name string
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		name, args = args[0], args[1:]
-	}
 	rest, err := e.connect(fs, args)
 	if err != nil {
 		return "", err
 	}
-	if name == "" && len(rest) == 1 {
-		name, rest = rest[0], nil
-	}
-	if name == "" || len(rest) != 0 {
+	if len(rest) != 1 {
 		e.nc.Close()
 		return "", fmt.Errorf("%s wants exactly one queue name: %w", fs.Name(), errUsage)
 	}
-	return name, nil
+	return rest[0], nil
 }
 
 func table(out io.Writer, cols ...any) *tabwriter.Writer {

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# ./run.sh example multiple-domain: casual's multiple-domain example on two domains,
+# A and B, each a queue_domain process with its own NATS server and JetStream domain,
+# joined by a leafnode (B connects to A). It enqueues "test" from A into b1, waits for
+# the message to travel b1 -> echo (in A) -> b2 -> a1 -> rollback -> a1.error, prints
+# both domains' listings, stops the domains, and exits 0 only if the outcome is casual's.
+#
+# Local processes only. A compose mode would replace example_start and example_stop
+# (the domains' NATS URLs are all the rest needs).
+#
+# Ports (env): EXAMPLE_A_PORT (4301), EXAMPLE_A_LEAF_PORT (7301), EXAMPLE_B_PORT (4302).
+set -euo pipefail
+# shellcheck source=scripts/stack.sh
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
+
+A_PORT=${EXAMPLE_A_PORT:-4301}
+A_LEAF=${EXAMPLE_A_LEAF_PORT:-7301}
+B_PORT=${EXAMPLE_B_PORT:-4302}
+A_URL=nats://127.0.0.1:$A_PORT
+B_URL=nats://127.0.0.1:$B_PORT
+EX_DIR=$DATA_DIR/example/multiple-domain
+EX_CONF=$STACK_ROOT/examples/multiple-domain
+PIDS=()
+
+uneventful() { "$BIN_DIR/uneventful" "$@"; }
+
+example_build() {
+	stack_need_go
+	mkdir -p "$BIN_DIR"
+	say "building queue_domain and uneventful into ${BIN_DIR#"$STACK_ROOT"/}/"
+	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/queue_domain ./cmd/uneventful)
+}
+
+example_start() {
+	local port
+	for port in "$A_PORT" "$A_LEAF" "$B_PORT"; do
+		port_busy "$port" && die "port $port is in use (set EXAMPLE_A_PORT, EXAMPLE_A_LEAF_PORT, EXAMPLE_B_PORT)"
+	done
+	rm -rf "$EX_DIR"
+	mkdir -p "$EX_DIR"
+	"$BIN_DIR/queue_domain" -config "$EX_CONF/A.yaml" -store "$EX_DIR/A" -port "$A_PORT" -leaf-port "$A_LEAF" 2>"$EX_DIR/A.log" &
+	PIDS+=($!)
+	"$BIN_DIR/queue_domain" -config "$EX_CONF/B.yaml" -store "$EX_DIR/B" -port "$B_PORT" \
+		-leaf-peer "nats-leaf://127.0.0.1:$A_LEAF" 2>"$EX_DIR/B.log" &
+	PIDS+=($!)
+	say "domain A: $A_URL (log ${EX_DIR#"$STACK_ROOT"/}/A.log), domain B: $B_URL"
+}
+
+example_stop() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	PIDS=()
+}
+
+# wait_for SECONDS COMMAND...: retries COMMAND until it succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
+}
+
+sees_both() { uneventful queue list --nats "$1" | grep -q '^a1 ' && uneventful queue list --nats "$1" | grep -q '^b1 '; }
+
+listings() {
+	local d url
+	for d in A B; do
+		url=$A_URL
+		[[ $d == B ]] && url=$B_URL
+		printf '\n%s$ uneventful queue list --domain %s\n' "$d" "$d"
+		uneventful queue list --nats "$url" --domain "$d"
+	done
+	printf '\n$ uneventful forward-service list\n'
+	uneventful forward-service list --nats "$A_URL"
+	printf '\n$ uneventful forward-queue list\n'
+	uneventful forward-queue list --nats "$A_URL"
+	printf '\n$ uneventful service list\n'
+	uneventful service list --nats "$B_URL"
+}
+
+multiple_domain() {
+	example_build
+	trap example_stop EXIT
+	example_start
+	wait_for 20 sees_both "$A_URL" || die "the domains do not see each other's queues (logs in ${EX_DIR#"$STACK_ROOT"/})"
+	wait_for 20 sees_both "$B_URL" || die "B does not see A's queues"
+	printf '\n$ uneventful domain connections\n'
+	uneventful domain connections --nats "$A_URL"
+	listings
+	printf '\nA$ echo test | uneventful queue enqueue b1\n'
+	echo test | uneventful queue enqueue b1 --nats "$A_URL"
+	if ! wait_for 10 uneventful example check multiple-domain --nats "$A_URL"; then
+		listings
+		uneventful example check multiple-domain --nats "$A_URL" || true
+		die "multiple-domain: the outcome is not casual's"
+	fi
+	listings
+	printf '\nA$ uneventful queue messages a1.error\n'
+	uneventful queue messages a1.error --nats "$A_URL"
+	echo
+	uneventful example check multiple-domain --nats "$A_URL"
+}
+
+case ${1-} in
+multiple-domain) multiple_domain ;;
+*)
+	say "usage: ./run.sh example multiple-domain"
+	exit 2
+	;;
+esac
