@@ -18,9 +18,13 @@ const (
 // processStack runs the wallet writer, server and history writer as OS processes (the
 // binaries of services/*) against the stack's NATS and Redis. The server gives commands
 // 1s before answering 504, so clients of a killed writer learn it quickly.
-func processStack(t *testing.T) (s *stacktest.Stack, w, srv, hist *stacktest.Process) {
+// walletDB, if not "", is where the writer keeps its database.
+func processStack(t *testing.T, walletDB string) (s *stacktest.Stack, w, srv, hist *stacktest.Process) {
 	t.Helper()
 	s = stacktest.StartParts(t)
+	if walletDB != "" {
+		s.WalletDB = walletDB
+	}
 	bins := stacktest.Build(t, writerPkg, serverPkg, historyPkg)
 	w = s.Process("wallet_writer", bins[writerPkg], "WALLET_DB="+s.WalletDB)
 	srv = s.Process("wallet_server", bins[serverPkg], "COMMAND_TIMEOUT=1s")
@@ -39,7 +43,7 @@ func processStack(t *testing.T) (s *stacktest.Stack, w, srv, hist *stacktest.Pro
 // it was answered with, the accepted ones form one serial history per wallet, the API
 // and a replay of the log agree with it, and the history is complete and gapless.
 func TestCrashSIGKILL(t *testing.T) {
-	s, w, srv, hist := processStack(t)
+	s, w, srv, hist := processStack(t, "")
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	wallets := newWallets(20)

@@ -105,6 +105,22 @@ func (p *Process) signal(sig syscall.Signal) {
 	}
 }
 
+// Exited waits up to d for the process to exit by itself and reports whether it did.
+func (p *Process) Exited(d time.Duration) bool {
+	p.mu.Lock()
+	done := p.done
+	p.mu.Unlock()
+	if done == nil {
+		return true
+	}
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
 // Logs returns what the process wrote to stderr so far (all its runs).
 func (p *Process) Logs() string {
 	p.mu.Lock()

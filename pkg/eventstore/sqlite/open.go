@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
@@ -65,6 +66,13 @@ func OpenDB(path string, readOnly bool, o Options) (*sql.DB, error) {
 	db.SetConnMaxIdleTime(0)
 	if err := db.PingContext(context.Background()); err != nil {
 		db.Close()
+		if !readOnly {
+			// SQLite says only "unable to open database file": name the cause, such as
+			// a read-only volume, where the system can tell it.
+			if aerr := syscall.Access(filepath.Dir(path), 2 /* W_OK */); aerr != nil {
+				err = fmt.Errorf("%w (directory %s: %v)", err, filepath.Dir(path), aerr)
+			}
+		}
 		return nil, mapErr("open "+path, err)
 	}
 	return db, nil
