@@ -53,6 +53,7 @@ if [[ -d utils/tests ]]; then
 	step "python tests" python3 -m unittest discover -s utils/tests -t .
 fi
 step "e2e (scripts and README walkthrough)" bash scripts/e2e_local.sh
+step "e2e under Docker Compose (skipped without a Docker engine)" bash scripts/e2e_compose.sh
 
 if ((${#failed[@]} > 0)); then
 	echo "test.sh: FAILED (${failed[*]}) after ${SECONDS}s"

@@ -6,7 +6,7 @@
 # built from static binaries built on the host (no Go image needed).
 
 COMPOSE_READY_TIMEOUT=${COMPOSE_READY_TIMEOUT:-180} # seconds for every container to be healthy
-COMPOSE_PULL_TIMEOUT=${COMPOSE_PULL_TIMEOUT:-120}   # seconds one docker pull may take
+COMPOSE_PULL_TIMEOUT=${COMPOSE_PULL_TIMEOUT:-60}    # seconds one docker pull may take
 COMPOSE_ENV=$STACK_ROOT/.env
 
 docker_answers() {

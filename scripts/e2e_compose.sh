@@ -1,0 +1,403 @@
+#!/usr/bin/env bash
+# End-to-end test of the stack under Docker Compose (--docker): ./pull.sh (pulling, or
+# building the stand-ins when no registry answers), ./build.sh, ./run_in_background.sh
+# (twice), the README walkthrough (its lines looked up verbatim in README.md), a SIGKILL of
+# the writer container during a load of keyed writes (compose restarts it; every
+# acknowledged write must still be there, none applied twice), ./run.sh down (volumes kept),
+# ./run_in_background.sh (data kept), ./run.sh in the foreground stopped by a signal, and
+# ./run.sh down -v. Run by ./test.sh; skipped, with a message, when no Docker engine answers.
+#
+#   bash scripts/e2e_compose.sh        (E2E_KEEP_IMAGES=1 keeps the images it built)
+#
+# It uses its own compose project (uneventful_e2e), so a stack of this checkout started by
+# the scripts keeps its volumes; it needs the stack's ports (80, 4222, 8222, 6379, 8081)
+# free. On exit it removes its containers, volumes, the images it built and the .env it
+# generated.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/stack.sh
+source scripts/stack.sh
+STACK_ME=e2e-compose
+
+log() { printf 'e2e-compose: %s\n' "$*"; }
+
+if ! docker_answers; then
+	log "skipped: no Docker engine answers 'docker info' (the compose path is tested where one does)"
+	exit 0
+fi
+if ! COMPOSE=$(compose_cmd); then
+	log "skipped: a Docker engine answers but neither 'docker compose' nor 'docker-compose' is installed"
+	exit 0
+fi
+
+export HTTP_PORT=80 COMPOSE_PROJECT_NAME=uneventful_e2e
+WALLET=28skwt5B8zTrs6AqBWrSgCHLcRL
+BASE_URL=http://localhost
+STACK_PORTS=(80 4222 8222 6379 8081)
+STARTED=$SECONDS
+PHASE_STARTED=$SECONDS
+TIMINGS=()
+passed=0
+STEP=preflight
+ARMED=0
+TMP=$(mktemp -d)
+ENV_WAS_THERE=0
+[[ -e .env ]] && ENV_WAS_THERE=1
+IMAGES_BEFORE=$(docker images -q --no-trunc | sort -u)
+
+ok() {
+	passed=$((passed + 1))
+	log "ok: $*"
+}
+fail() {
+	log "FAIL [$STEP]: $*"
+	exit 1
+}
+step() {
+	[[ $STEP == preflight ]] || TIMINGS+=("$STEP: $((SECONDS - PHASE_STARTED))s")
+	STEP=$1
+	PHASE_STARTED=$SECONDS
+	log "== $STEP ($((SECONDS - STARTED))s)"
+}
+
+cleanup() {
+	local made img
+	$COMPOSE down -v --remove-orphans >/dev/null 2>&1 || true
+	if [[ ${E2E_KEEP_IMAGES:-0} != 1 ]]; then
+		made=$(comm -13 <(printf '%s\n' "$IMAGES_BEFORE") <(docker images -q --no-trunc | sort -u))
+		for img in $made; do docker rmi -f "$img" >/dev/null 2>&1 || true; done
+		[[ -z $made ]] || log "removed the $(wc -w <<<"$made") images this test built"
+	fi
+	((ENV_WAS_THERE)) || rm -f .env
+}
+
+on_exit() {
+	local rc=$?
+	trap - EXIT INT TERM
+	[[ -n ${LOAD_PIDS:-} ]] && kill $LOAD_PIDS 2>/dev/null
+	if ((rc != 0)); then
+		log "FAILED at step: $STEP (exit $rc)"
+		if ((ARMED)); then
+			compose_report || true
+		fi
+	fi
+	if ((ARMED)); then
+		log "cleaning up: containers, volumes, images it built"
+		cleanup
+	fi
+	rm -rf "$TMP"
+	if ((rc == 0)); then
+		log "$passed passed, 0 failed (${SECONDS}s)"
+	else
+		log "$passed passed, 1 failed (${SECONDS}s)"
+	fi
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for tool in curl jq redis-cli python3 timeout; do
+	command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
+done
+PYTHON=python
+command -v python >/dev/null 2>&1 || PYTHON=python3
+
+# ---------------------------------------------------------------------------
+# README lines, run as written ("docker-compose" becomes this machine's compose command).
+readme_line() { grep -qxF -- "$1" README.md || fail "README.md no longer has this line: $1"; }
+adapt() {
+	local c=$1
+	c=${c//docker-compose /$COMPOSE }
+	[[ $PYTHON == python ]] || c=${c/#python -m /$PYTHON -m }
+	printf '%s\n' "$c"
+}
+run_adapted() {
+	local c rc=0
+	c=$(adapt "$1")
+	[[ ${2:-} == quiet ]] || log "\$ $c"
+	OUT=$(timeout 60 bash -o pipefail -c "$c") || rc=$?
+	((rc == 0)) || fail "exit $rc from: $c"
+}
+run_readme() {
+	readme_line "$1"
+	run_adapted "$@"
+}
+run_loop_body() {
+	readme_line "while true; do clear; $1; sleep 1; done"
+	run_adapted "$1"
+}
+expect_json() {
+	jq -e "$3" >/dev/null 2>&1 <<<"$2" && { ok "$1"; return; }
+	log "got: $2"
+	fail "$1: expected $3"
+}
+same_json() {
+	[[ $(jq -cS . <<<"$2" 2>/dev/null) == "$(jq -cS . <<<"$3")" ]] && { ok "$1"; return; }
+	log "got:  $2"
+	log "want: $3"
+	fail "$1"
+}
+
+port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ports_free() {
+	local p
+	for p in "${STACK_PORTS[@]}"; do
+		port_busy "$p" && fail "$1: port $p is in use"
+	done
+	return 0
+}
+
+# start_background WHAT: ./run_in_background.sh --docker prints the base URL, exit 0.
+start_background() {
+	local out rc=0
+	out=$(./run_in_background.sh --docker) || rc=$?
+	((rc == 0)) || fail "$1: ./run_in_background.sh exited $rc"
+	[[ $out == "$BASE_URL:$HTTP_PORT" ]] || fail "$1: stdout '$out', want '$BASE_URL:$HTTP_PORT'"
+	ok "$1: ./run_in_background.sh exit 0, every container healthy, stdout $out"
+}
+
+container_ids() { $COMPOSE ps -q | sort | tr '\n' ' '; }
+writer_id() { $COMPOSE ps -q wallet_writer_service; }
+sql() { $COMPOSE exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db -line "$1"; }
+balance() { curl -fsS -m 10 "$BASE_URL/wallet/$1/balance"; }
+
+# ---------------------------------------------------------------------------
+step "preflight: the stack's ports are free"
+ports_free "something listens on a stack port; stop it first (this checkout's stack: ./run.sh down)"
+ok "ports ${STACK_PORTS[*]} are free; compose: $COMPOSE"
+ARMED=1
+$COMPOSE down -v --remove-orphans >/dev/null 2>&1 || true
+
+step "./pull.sh"
+./pull.sh --docker 2>"$TMP/pull.err" || {
+	cat "$TMP/pull.err"
+	fail "./pull.sh exited non-zero"
+}
+sed 's/^/    /' "$TMP/pull.err"
+while read -r image; do
+	docker image inspect "$image" >/dev/null 2>&1 || fail "./pull.sh left $image missing"
+done < <(compose_public_images)
+ok "./pull.sh: every public image is present (pulled or stand-in, as it says above)"
+[[ -s .env ]] || fail "no .env generated"
+grep -q '^REDIS_PASSWORD=[0-9a-f]\{48\}$' .env && grep -q '^NATS_PASSWORD=[0-9a-f]\{48\}$' .env ||
+	fail ".env lacks generated passwords"
+ok ".env holds generated NATS and Redis passwords"
+if git ls-files --error-unmatch .env >/dev/null 2>&1 || ! git check-ignore -q .env; then
+	fail ".env is tracked or not ignored by git"
+fi
+ok ".env is ignored by git"
+
+step "./build.sh"
+./build.sh --docker || fail "./build.sh exited $?"
+for s in wallet_server wallet_writer history_writer; do
+	user=$(docker image inspect -f '{{.Config.User}}' "uneventful/$s:latest") || fail "uneventful/$s missing"
+	[[ $user =~ ^[1-9][0-9]*(:[0-9]+)?$ ]] || fail "uneventful/$s runs as '$user', want a numeric non-root user"
+done
+ok "./build.sh: our three images exist and run as numeric non-root users"
+
+step "./run_in_background.sh (twice)"
+start_background "first start"
+ids=$(container_ids)
+(($(wc -w <<<"$ids") == 7)) || fail "want 7 containers (2 wallet_server_service replicas), got: $ids"
+start_background "second start (already running)"
+[[ $(container_ids) == "$ids" ]] || fail "the second start changed the containers"
+ok "the second start left the 7 running containers alone"
+redis-cli PING 2>/dev/null | grep -q NOAUTH || fail "Redis answered without a password"
+ok "Redis refuses commands without the password (NOAUTH)"
+curl -fsS -m 5 http://127.0.0.1:8222/varz | jq -e '.auth_required == true' >/dev/null || fail "NATS does not require auth"
+ok "NATS requires a user and password (auth_required)"
+
+step "walkthrough"
+export_line="export REDISCLI_AUTH=\$(sed -n 's/^REDIS_PASSWORD=//p' .env)"
+readme_line "$export_line"
+eval "$export_line"
+export REDISCLI_AUTH
+run_loop_body "redis-cli GET wallet.$WALLET | jq"
+[[ -z ${OUT//[[:space:]]/} ]] || fail "Redis has a document before any write: $OUT"
+ok "Redis has no document for the wallet yet"
+
+debit="curl -s -X POST -d '{\"amount\": 5}' http://localhost/wallet/$WALLET/debit | jq"
+credit="curl -s -X POST -d '{\"amount\": 5}' http://localhost/wallet/$WALLET/credit | jq"
+refused='{ "error": { "type": "insufficient_funds", "message": "balance 0.00 is less than 5.00" } }'
+credited="{ \"id\": \"$WALLET\", \"version\": 1, \"balance\": \"5.00\" }"
+readme_line "$refused"
+readme_line "$credited"
+run_readme "$debit"
+same_json "debit on the empty wallet is refused as README shows" "$OUT" "$refused"
+run_readme "$credit"
+same_json "credit answers as README shows (balance 5.00, version 1)" "$OUT" "$credited"
+run_readme "$debit"
+expect_json "the same debit now succeeds (balance 0.00, version 2)" "$OUT" \
+	".id == \"$WALLET\" and .version == 2 and .balance == \"0.00\""
+run_loop_body "redis-cli GET wallet.$WALLET | jq"
+expect_json "Redis holds the new state (version 2)" "$OUT" '.version == 2 and .balance == "0.00"'
+
+run_loop_body "docker-compose exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db -line 'SELECT * FROM event;'"
+rows=$(grep -c '^ *seq = ' <<<"$OUT" || true)
+rejected=$(grep -c '^ *outcome = rejected$' <<<"$OUT" || true)
+accepted=$(grep -c '^ *outcome = accepted$' <<<"$OUT" || true)
+[[ $rows == 3 && $rejected == 1 && $accepted == 2 ]] ||
+	fail "event table: $rows rows, $rejected rejected, $accepted accepted; want 3, 1, 2. Got:"$'\n'"$OUT"
+ok "event table (in the writer's volume): 3 rows, the refused debit with outcome = rejected"
+run_loop_body "docker-compose exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db -line 'SELECT * FROM state;'"
+rows=$(grep -c '^ *seq = ' <<<"$OUT" || true)
+[[ $rows == 2 ]] || fail "state table: $rows rows, want 2. Got:"$'\n'"$OUT"
+ok "state table: 2 rows"
+
+run_loop_body "curl -s http://localhost/wallet/$WALLET/balance | jq"
+expect_json "balance: 0.00 at version 2" "$OUT" ".id == \"$WALLET\" and .version == 2 and .balance == \"0.00\""
+run_loop_body "curl -s http://localhost/wallet/$WALLET/transactions | jq"
+expect_json "transactions: debited v2, credited v1" "$OUT" \
+	'[.transactions[] | [.version, .type, .data.amount]] == [[2, "debited", "5.00"], [1, "credited", "5.00"]]'
+history="curl -s 'http://localhost:8081/history?after=0&limit=100' | jq"
+deadline=$((SECONDS + 15))
+while :; do
+	run_readme "$history" quiet
+	jq -e '.newest >= 2' >/dev/null 2>&1 <<<"$OUT" && break
+	((SECONDS < deadline)) || fail "history newest did not reach 2 within 15 s; last answer: $OUT"
+	sleep 0.2
+done
+expect_json "history: newest 2, both events in order" "$OUT" \
+	'.newest == 2 and ([.events[] | [.position, .version, .type]] == [[1, 1, "credited"], [2, 2, "debited"]])'
+
+verify="python -m utils.verify --base-url http://localhost"
+readme_line "$verify"
+c=$(adapt "$verify")
+log "\$ $c"
+rc=0
+out=$(timeout 120 bash -c "$c") || rc=$?
+[[ $rc == 0 && $(tail -n 1 <<<"$out") == PASS:* ]] || {
+	printf '%s\n' "$out"
+	fail "utils.verify did not PASS (exit $rc)"
+}
+ok "utils.verify through the router and both replicas: $(tail -n 1 <<<"$out")"
+
+step "SIGKILL the writer container during a load of keyed writes"
+# Six writers, one fresh wallet each, send credits of 1.00 one after another, each with its
+# own Idempotency-Key, recording the status; the writer's process is killed mid-load.
+WALLETS=(28skwt5B8zTrs6AqBWrSgCHLcRA 28skwt5B8zTrs6AqBWrSgCHLcRB 28skwt5B8zTrs6AqBWrSgCHLcRC
+	28skwt5B8zTrs6AqBWrSgCHLcRD 28skwt5B8zTrs6AqBWrSgCHLcRE 28skwt5B8zTrs6AqBWrSgCHLcRF)
+LOAD_SECONDS=12
+keyed_load() { # WALLET INDEX: one line "key status" per request
+	local w=$1 i=$2 n=0 code end=$((SECONDS + LOAD_SECONDS))
+	while ((SECONDS < end)); do
+		n=$((n + 1))
+		code=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST -H "Idempotency-Key: e2e-$i-$n" \
+			-d '{"amount": 1}' "$BASE_URL/wallet/$w/credit") || true
+		printf 'e2e-%s-%s %s\n' "$i" "$n" "$code" >>"$TMP/load.$i"
+	done
+}
+restarts_before=$(docker inspect -f '{{.RestartCount}}' "$(writer_id)")
+LOAD_PIDS=
+for i in "${!WALLETS[@]}"; do
+	keyed_load "${WALLETS[i]}" "$i" &
+	LOAD_PIDS+=" $!"
+done
+sleep 3
+pid=$(docker inspect -f '{{.State.Pid}}' "$(writer_id)")
+if ((EUID == 0)) && [[ -d /proc/$pid ]]; then
+	# A crash, as the kernel would cause it: the restart policy applies (after `docker kill`
+	# the engine treats the container as stopped by hand and does not restart it).
+	kill -KILL "$pid" || fail "kill -KILL $pid failed"
+	log "killed the writer's process $pid (SIGKILL) under load"
+	restarted_by=policy
+else
+	docker kill -s KILL "$(writer_id)" >/dev/null || fail "docker kill failed"
+	log "not root or a remote engine: docker kill -s KILL, then '$COMPOSE up -d' restarts it"
+	sleep 1
+	$COMPOSE up -d --no-build >/dev/null 2>&1 || fail "compose up -d after the kill failed"
+	restarted_by=compose
+fi
+# shellcheck disable=SC2086
+wait $LOAD_PIDS
+LOAD_PIDS=
+cat "$TMP"/load.* >"$TMP/load"
+total=$(wc -l <"$TMP/load")
+acked=$(grep -c ' 200$' "$TMP/load" || true)
+log "load: $total keyed requests, $acked acknowledged (200), the rest: $(grep -v ' 200$' "$TMP/load" | cut -d' ' -f2 | sort | uniq -c | tr -s ' ' | tr '\n' ',')"
+((acked > 0)) || fail "no write of the load was acknowledged"
+((acked < total)) || log "note: every request was acknowledged (none was in flight at the kill)"
+compose_wait_ready || fail "the stack did not become healthy again after the kill"
+restarts=$(docker inspect -f '{{.RestartCount}}' "$(writer_id)")
+[[ $restarted_by == compose ]] || ((restarts > restarts_before)) ||
+	fail "the writer container's restart count did not grow ($restarts_before -> $restarts)"
+ok "the writer container was restarted (by the $restarted_by; restart count $restarts_before -> $restarts) and is healthy"
+
+# Retry every unacknowledged request with its key until acknowledged: afterwards each key
+# must have been applied exactly once.
+deadline=$((SECONDS + 60))
+while read -r key code; do
+	[[ $code == 200 ]] && continue
+	i=${key#e2e-}
+	i=${i%%-*}
+	until [[ $(curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST -H "Idempotency-Key: $key" \
+		-d '{"amount": 1}' "$BASE_URL/wallet/${WALLETS[i]}/credit") == 200 ]]; do
+		((SECONDS < deadline)) || fail "the retry of $key was not acknowledged within 60 s"
+		sleep 0.2
+	done
+done <"$TMP/load"
+ok "every unacknowledged request, retried with its Idempotency-Key, is acknowledged"
+keys_in_log=$(sql "SELECT idempotency_key FROM event WHERE outcome = 'accepted' AND idempotency_key LIKE 'e2e-%';" |
+	sed -n 's/^ *idempotency_key = //p' | sort)
+missing=$(comm -23 <(grep ' 200$' "$TMP/load" | cut -d' ' -f1 | sort) <(printf '%s\n' "$keys_in_log") | head -n 5)
+[[ -z $missing ]] || fail "acknowledged writes missing from the event table: $missing"
+ok "all $acked writes acknowledged before/through the kill are in the event table"
+[[ -z $(uniq -d <<<"$keys_in_log") ]] || fail "a key was applied twice: $(uniq -d <<<"$keys_in_log" | head -n 3)"
+for i in "${!WALLETS[@]}"; do
+	n=$(wc -l <"$TMP/load.$i")
+	got=$(balance "${WALLETS[i]}") || fail "GET balance of wallet $i failed"
+	expect_json "wallet $i: $n keyed credits of 1.00 applied exactly once" "$got" \
+		".version == $n and .balance == \"$n.00\""
+done
+events=$(sql "SELECT sum(json_array_length(events)) AS n FROM event;" | sed -n 's/^ *n = //p')
+deadline=$((SECONDS + 30))
+until [[ $(curl -s -m 5 "$BASE_URL:8081/history?after=0&limit=1" | jq -r .newest) == "$events" ]]; do
+	((SECONDS < deadline)) || fail "history newest is $(curl -s "$BASE_URL:8081/history?after=0&limit=1" | jq -r .newest), want $events (the writer's events) after 30 s"
+	sleep 0.5
+done
+ok "the history writer holds exactly the writer's $events events (published through the kill, none twice)"
+run_adapted "docker-compose exec -T wallet_writer_service wallet_writer verify"
+readme_line '`docker-compose exec -T wallet_writer_service wallet_writer verify` replays the event log'
+ok "wallet_writer verify in the container: the event log replays to the state log"
+
+step "./run.sh down keeps the volumes; ./run_in_background.sh brings the data back"
+before=$(balance "$WALLET")
+before_a=$(balance "${WALLETS[0]}")
+./run.sh down --docker || fail "./run.sh down exited $?"
+[[ -z $($COMPOSE ps -q) ]] || fail "containers left after ./run.sh down"
+docker volume inspect "${COMPOSE_PROJECT_NAME}_wallet_writer_data" >/dev/null 2>&1 || fail "./run.sh down removed the writer's volume"
+ok "./run.sh down: no container left, the writer's volume kept"
+start_background "restart"
+same_json "the walkthrough wallet survives (read through the state log into the fresh Redis)" "$(balance "$WALLET")" "$before"
+same_json "a wallet of the kill phase survives" "$(balance "${WALLETS[0]}")" "$before_a"
+curl -fsS -m 5 "$BASE_URL:8081/history?after=0&limit=1" | jq -e '.newest > 2' >/dev/null || fail "history lost its events"
+ok "the history writer kept its log"
+
+step "./run.sh in the foreground; a signal stops the stack"
+./run.sh --docker >"$TMP/fg.out" 2>"$TMP/fg.err" &
+fg=$!
+deadline=$((SECONDS + 60))
+until [[ -s $TMP/fg.out ]]; do
+	kill -0 "$fg" 2>/dev/null || fail "./run.sh exited early: $(tail -n 5 "$TMP/fg.err")"
+	((SECONDS < deadline)) || fail "./run.sh printed no base URL within 60 s"
+	sleep 0.5
+done
+[[ $(<"$TMP/fg.out") == "$BASE_URL:$HTTP_PORT" ]] || fail "./run.sh printed '$(<"$TMP/fg.out")'"
+ok "./run.sh: ready, printed $(<"$TMP/fg.out")"
+kill -TERM "$fg"
+rc=0
+timeout 90 tail --pid="$fg" -f /dev/null || fail "./run.sh did not exit within 90 s of SIGTERM"
+wait "$fg" || rc=$?
+running=$($COMPOSE ps -q | xargs -r docker inspect -f '{{.State.Running}}' | grep -c true || true)
+((running == 0)) || fail "$running containers still running after ./run.sh exited"
+ok "./run.sh exited ($rc) on SIGTERM and stopped every container"
+
+step "./run.sh down -v"
+./run.sh down -v --docker || fail "./run.sh down -v exited $?"
+[[ -z $(docker volume ls -q --filter "name=${COMPOSE_PROJECT_NAME}_") ]] || fail "volumes left: $(docker volume ls -q --filter "name=${COMPOSE_PROJECT_NAME}_")"
+ok "./run.sh down -v: containers and volumes gone"
+ports_free "after ./run.sh down -v"
+ok "ports ${STACK_PORTS[*]} are free again"
+step done
+log "phase times: $(printf '%s; ' "${TIMINGS[@]}")"
