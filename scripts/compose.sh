@@ -154,13 +154,18 @@ compose_images_ready() {
 	done
 }
 
-# compose_up starts (or keeps) the stack detached, pulling and building first
-# what is missing. `up -d` leaves healthy running containers alone.
+# compose_up starts (or keeps) the stack detached: public images pulled (or
+# stand-ins built) if missing, our images rebuilt from the current code (the Go
+# build is reproducible, so unchanged code gives the same image and `up -d`
+# leaves running containers alone). Without Go it uses the images already built.
 compose_up() {
-	compose_images_ready 2>/dev/null || {
-		compose_pull
+	compose_pull
+	if command -v go >/dev/null 2>&1 || [[ -x /usr/local/go/bin/go ]]; then
 		compose_build
-	}
+	else
+		compose_images_ready || die "Go is needed to build the images (install it, or build them elsewhere)"
+		say "Go is not installed: using the images already built"
+	fi
 	compose up -d --no-build >&2 || {
 		compose_report
 		return 1

@@ -261,6 +261,9 @@ done
 expect_json "history: newest 2, both events in order" "$OUT" \
 	'.newest == 2 and ([.events[] | [.position, .version, .type]] == [[1, 1, "credited"], [2, 2, "debited"]])'
 
+via_router=$(curl -fsS -m 5 "$BASE_URL/history?after=0&limit=100") || fail "GET /history through the router failed"
+same_json "the router serves the same history on the HTTP entry" "$via_router" "$OUT"
+
 verify="python -m utils.verify --base-url http://localhost"
 readme_line "$verify"
 c=$(adapt "$verify")

@@ -117,6 +117,10 @@ stack_build() {
 stack_down() {
 	if [[ $STACK_MODE == compose ]]; then
 		compose_down "$@"
+		local_down # a stack started with --local, if any
+		if [[ ${1:-} == -v && -d $DATA_DIR ]]; then
+			say "note: ${DATA_DIR#"$STACK_ROOT"/}/ (local mode's data) was kept; ./run.sh down -v --local deletes it"
+		fi
 		return
 	fi
 	local_down report
