@@ -33,6 +33,21 @@ check_gofmt() {
 	return 1
 }
 
+# fuzz_briefly runs every go test -fuzz target (func FuzzX in a _test.go file) for
+# FUZZTIME (default 5s) each: the decoders of outside input meet fresh garbage on every run.
+fuzz_briefly() {
+	local f name out
+	while IFS= read -r f; do
+		[[ $f == *_test.go ]] || continue
+		while IFS= read -r name; do
+			out=$(go test -run '^$' -fuzz "^${name}\$" -fuzztime "${FUZZTIME:-5s}" "./$(dirname "$f")" 2>&1) || {
+				printf '%s\nfuzz target %s in %s failed\n' "$(tail -n 30 <<<"$out")" "$name" "$(dirname "$f")" >&2
+				return 1
+			}
+		done < <(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$f")
+	done < <(go_files)
+}
+
 failed=()
 step() {
 	local name=$1 began=$SECONDS
@@ -49,6 +64,7 @@ step() {
 step "gofmt" check_gofmt
 step "go vet" go vet ./...
 step "go test" env CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./...
+step "fuzz (each target ${FUZZTIME:-5s})" fuzz_briefly
 if [[ -d utils/tests ]]; then
 	step "python tests" python3 -m unittest discover -s utils/tests -t .
 fi

@@ -89,8 +89,8 @@ func (s *Store) appendBatch(ctx context.Context, batch jetstream.MessageBatch, l
 	var events []event.Envelope
 	for m := range batch.Messages() {
 		msgs = append(msgs, m)
-		var e event.Envelope
-		if err := json.Unmarshal(m.Data(), &e); err != nil || e.ID == "" {
+		e, err := decodeEvent(m.Data())
+		if err != nil {
 			log.Error("history: dropping a message that is not an event", "subject", m.Subject(), "err", err)
 			continue
 		}
@@ -117,4 +117,16 @@ func (s *Store) appendBatch(ctx context.Context, batch jetstream.MessageBatch, l
 		}
 	}
 	return msgs[len(msgs)-1].Ack() // AckAll: acknowledges the whole batch
+}
+
+// decodeEvent decodes a message of the events stream; one without an id is not an event.
+func decodeEvent(b []byte) (event.Envelope, error) {
+	var e event.Envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, err
+	}
+	if e.ID == "" {
+		return e, errors.New("no event id")
+	}
+	return e, nil
 }
