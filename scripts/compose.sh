@@ -99,7 +99,7 @@ compose_pull() {
 		if docker image inspect "$image" >/dev/null 2>&1; then
 			label=$(docker image inspect -f '{{index .Config.Labels "dev.uneventful.standin"}}' "$image" 2>/dev/null || true)
 			if [[ -n $label ]]; then
-				say "$image: present (local stand-in: $label)"
+				say "$image: present (local stand-in: $label; to pull the real image: docker rmi $image && ./pull.sh)"
 			else
 				say "$image: present"
 			fi
@@ -187,7 +187,7 @@ compose_report() {
 compose_wait_ready() {
 	local deadline=$((SECONDS + COMPOSE_READY_TIMEOUT)) ids states
 	while :; do
-		ids=$(compose ps -q)
+		ids=$(compose ps -a -q) # -a: Compose v2 lists only running containers without it
 		if [[ -n $ids ]]; then
 			# shellcheck disable=SC2086 # one id per word
 			states=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' $ids)

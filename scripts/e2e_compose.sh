@@ -299,7 +299,7 @@ for i in "${!WALLETS[@]}"; do
 done
 sleep 3
 pid=$(docker inspect -f '{{.State.Pid}}' "$(writer_id)")
-if ((EUID == 0)) && [[ -d /proc/$pid ]]; then
+if ((EUID == 0)) && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == wallet_writer ]]; then
 	# A crash, as the kernel would cause it: the restart policy applies (after `docker kill`
 	# the engine treats the container as stopped by hand and does not restart it).
 	kill -KILL "$pid" || fail "kill -KILL $pid failed"
@@ -307,7 +307,7 @@ if ((EUID == 0)) && [[ -d /proc/$pid ]]; then
 	restarted_by=policy
 else
 	docker kill -s KILL "$(writer_id)" >/dev/null || fail "docker kill failed"
-	log "not root or a remote engine: docker kill -s KILL, then '$COMPOSE up -d' restarts it"
+	log "not root, or the engine's processes are not ours to see: docker kill -s KILL, then '$COMPOSE up -d' restarts it"
 	sleep 1
 	$COMPOSE up -d --no-build >/dev/null 2>&1 || fail "compose up -d after the kill failed"
 	restarted_by=compose
