@@ -298,11 +298,8 @@ func trimError(name string) string {
 func (o *Owner) expireLeases() {
 	for _, name := range o.st.order {
 		q := o.st.queues[name]
-		if q.pending == 0 {
-			continue
-		}
-		for _, m := range q.msgs {
-			if m != nil && m.lease != "" && o.now.After(m.leaseUntil) {
+		for _, m := range q.inflight {
+			if o.now.After(m.leaseUntil) {
 				o.emit(q.rollback(m, o.now, "lease expired")...)
 			}
 		}

@@ -29,7 +29,7 @@ type queueState struct {
 	size    int64
 	eq, dq  int64
 	last    time.Time
-	pending int // dequeued, not yet committed or rolled back
+	inflight map[string]*Message // dequeued, not yet committed or rolled back
 }
 
 func newDomainState(cfg Config) *domainState {
@@ -45,7 +45,7 @@ func newDomainState(cfg Config) *domainState {
 }
 
 func (s *domainState) add(q *queueState) {
-	q.byID = map[string]*Message{}
+	q.byID, q.inflight = map[string]*Message{}, map[string]*Message{}
 	s.queues[q.name] = q
 	s.order = append(s.order, q.name)
 }
@@ -57,9 +57,7 @@ func (q *queueState) push(m *Message) {
 }
 
 func (q *queueState) drop(m *Message) {
-	if m.lease != "" {
-		q.pending--
-	}
+	delete(q.inflight, m.ID)
 	delete(q.byID, m.ID)
 	q.size -= int64(len(m.Payload))
 	for i, x := range q.msgs {
@@ -105,7 +103,7 @@ func (q *queueState) first(now time.Time, id, properties string) *Message {
 
 func (q *queueState) info(domain string) QueueInfo {
 	return QueueInfo{Name: q.name, Group: domain, RetryCount: q.retryCount, RetryDelay: q.retryDelay.Seconds(),
-		Count: len(q.byID), Size: q.size, Enqueued: q.eq, Dequeued: q.dq, Uncommited: q.pending, Last: q.last}
+		Count: len(q.byID), Size: q.size, Enqueued: q.eq, Dequeued: q.dq, Uncommited: len(q.inflight), Last: q.last}
 }
 
 // apply folds one event into the state. Events come from this state's own decisions
@@ -133,12 +131,12 @@ func (s *domainState) apply(c change) error {
 	switch c.Type {
 	case DequeuedType:
 		m.lease, m.leaseUntil = c.Lease, c.LeaseUntil
-		q.pending++
+		q.inflight[m.ID] = m
 		q.dq++
 	case Committed:
 		q.drop(m)
 	case RolledBack:
-		q.pending--
+		delete(q.inflight, m.ID)
 		m.lease, m.leaseUntil = "", time.Time{}
 		m.Redelivered, m.Available = c.Redelivered, c.Available
 	case MovedToError, Restored:

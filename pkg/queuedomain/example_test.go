@@ -43,7 +43,7 @@ func startDomain(t *testing.T, name string, leafPort int, peers ...string) *queu
 	return d
 }
 
-func connectURL(t *testing.T, url string) *nats.Conn {
+func connectURL(t testing.TB, url string) *nats.Conn {
 	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
