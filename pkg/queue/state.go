@@ -23,12 +23,12 @@ type queueState struct {
 	noEnqueue  bool
 	noDequeue  bool
 
-	msgs    []*Message // enqueue order; removed entries are nil until compacted
-	byID    map[string]*Message
-	holes   int
-	size    int64
-	eq, dq  int64
-	last    time.Time
+	msgs     []*Message // enqueue order; removed entries are nil until compacted
+	byID     map[string]*Message
+	holes    int
+	size     int64
+	eq, dq   int64
+	last     time.Time
 	inflight map[string]*Message // dequeued, not yet committed or rolled back
 }
 
