@@ -22,6 +22,16 @@ type Config struct {
 	} `yaml:"forward"`
 	// Services names the built-in example services the domain advertises (echo, rollback).
 	Services []string `yaml:"services"`
+	// Notify turns committed domain events into queue messages (see Notifier).
+	Notify []NotifyConfig `yaml:"notify"`
+}
+
+// NotifyConfig enqueues every committed event of Type in the streams of domain Stream
+// (e.g. wallet's "debited") to Queue, in any connected domain.
+type NotifyConfig struct {
+	Stream string `yaml:"stream"`
+	Type   string `yaml:"type"`
+	Queue  string `yaml:"queue"`
 }
 
 // QueueConfig is one queue. Its error queue (Name + ".error") is created with it.
@@ -143,6 +153,14 @@ func (c Config) Validate() error {
 		seen[q.Name] = true
 		if q.Retry.Count < 0 || q.Retry.Delay < 0 {
 			return fmt.Errorf("queue %q: retry count and delay must not be negative", q.Name)
+		}
+	}
+	for _, n := range c.Notify {
+		if err := validName("notify stream", n.Stream); err != nil {
+			return err
+		}
+		if n.Type == "" || n.Queue == "" {
+			return fmt.Errorf("notify %s: type and queue are required", n.Stream)
 		}
 	}
 	for _, f := range c.Forward.Services {

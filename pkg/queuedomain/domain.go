@@ -149,11 +149,13 @@ func (d *Domain) Run(ctx context.Context) error {
 		cancel()
 	})
 	wg.Go(func() {
-		select { // forwards start once their own domain's queues are served
+		select { // forwards and notifications start once the domain's queues are served
 		case <-owner.Ready():
-			d.forwards.Run(ctx) //nolint:errcheck // returns nil
 		case <-ctx.Done():
+			return
 		}
+		wg.Go(func() { queue.NewNotifier(d.cfg.Queues, d.nc, d.log).Run(ctx) }) //nolint:errcheck // returns nil
+		d.forwards.Run(ctx)                                                     //nolint:errcheck // returns nil
 	})
 	wg.Wait()
 	return ownerErr
