@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +35,10 @@ type Owner struct {
 	pending []change
 	replies []reply
 	now     time.Time
+
+	rounds   chan *round
+	inflight sync.WaitGroup // rounds handed to the acker, not yet answered
+	broken   atomic.Bool    // set by the acker when a round was not stored
 }
 
 type waiter struct {
@@ -55,7 +61,8 @@ func NewOwner(cfg Config, nc *nats.Conn, log *slog.Logger) (*Owner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Owner{cfg: cfg, nc: nc, js: js, log: log, reqs: make(chan *nats.Msg, 4096), ready: make(chan struct{})}, nil
+	return &Owner{cfg: cfg, nc: nc, js: js, log: log, reqs: make(chan *nats.Msg, 4096), ready: make(chan struct{}),
+		rounds: make(chan *round, 64)}, nil
 }
 
 // Ready is closed once Run serves the queues.
@@ -66,6 +73,9 @@ func (o *Owner) Run(ctx context.Context) error {
 	if err := o.rebuild(ctx); err != nil {
 		return err
 	}
+	acker := make(chan struct{})
+	go func() { o.ack(); close(acker) }()
+	defer func() { close(o.rounds); <-acker }() // answer what was decided
 	subs := []*nats.Subscription{}
 	defer func() {
 		for _, s := range subs {
@@ -118,35 +128,70 @@ func (o *Owner) Run(ctx context.Context) error {
 	}
 }
 
-// step handles a batch, expires leases, serves waiting dequeues, then makes the
-// resulting events durable and replies.
+// step handles a batch, expires leases and serves waiting dequeues, then hands the
+// resulting events (published, not yet acknowledged) and replies to the acker: the
+// next batch is decided while this one's acknowledgements are on their way.
 func (o *Owner) step(ctx context.Context, batch []*nats.Msg) {
+	if o.broken.Load() {
+		// A round's events were not all stored: memory is ahead of the stream.
+		o.inflight.Wait()
+		if err := o.rebuild(ctx); err != nil {
+			o.log.Error("queue rebuild", "err", err)
+		}
+		o.broken.Store(false)
+	}
 	o.now = time.Now().UTC()
 	for _, m := range batch {
 		o.handle(m)
 	}
 	o.expireLeases()
 	o.serveWaiters()
+	if len(o.replies) == 0 && len(o.pending) == 0 {
+		return
+	}
+	r := &round{replies: o.replies}
 	if len(o.pending) > 0 {
-		if err := o.publish(ctx, o.pending); err != nil {
+		r.futures, r.err = o.publish(o.pending)
+	}
+	o.inflight.Add(1)
+	o.rounds <- r
+	clear(o.pending)
+	o.pending, o.replies = o.pending[:0], nil
+}
+
+// round is one batch on its way: its events' acknowledgements and its replies.
+type round struct {
+	futures []jetstream.PubAckFuture
+	err     error
+	replies []reply
+}
+
+// ack waits for each round's acknowledgements, in order, then sends its replies; a
+// round not wholly stored fails its replies (and every later one's until the owner
+// has rebuilt its state).
+func (o *Owner) ack() {
+	for r := range o.rounds {
+		err := r.err
+		if err == nil {
+			err = awaitAcks(r.futures)
+		}
+		if err != nil && !o.broken.Load() {
 			o.log.Error("queue events not stored; rebuilding from the stream", "domain", o.cfg.Domain, "err", err)
-			fail := failure.New(failure.Unavailable, "unavailable", "queue events not stored: "+err.Error())
-			for i := range o.replies {
-				if o.replies[i].resp.Error == nil {
-					o.replies[i].resp = response{Error: fail}
+			o.broken.Store(true)
+		}
+		if o.broken.Load() {
+			fail := failure.New(failure.Unavailable, "unavailable", "queue events not stored; retry")
+			for i := range r.replies {
+				if r.replies[i].resp.Error == nil {
+					r.replies[i].resp = response{Error: fail}
 				}
 			}
-			if err := o.rebuild(ctx); err != nil {
-				o.log.Error("queue rebuild", "err", err)
-			}
 		}
+		for _, rep := range r.replies {
+			respond(rep.msg, rep.resp)
+		}
+		o.inflight.Done()
 	}
-	for _, r := range o.replies {
-		respond(r.msg, r.resp)
-	}
-	clear(o.pending)
-	clear(o.replies)
-	o.pending, o.replies = o.pending[:0], o.replies[:0]
 }
 
 // emit applies changes to the state and queues them for publishing.

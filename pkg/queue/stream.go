@@ -19,16 +19,16 @@ func StreamOf(domain string) string { return "queue." + domain }
 
 func newID() string { return ksuid.New().String() }
 
-// publish stores changes on the EVENTS stream, in order, each as an event envelope
-// whose id is its JetStream message id, and waits for every acknowledgement.
-func (o *Owner) publish(ctx context.Context, cs []change) error {
+// publish sends changes to the EVENTS stream, in order, each as an event envelope
+// whose id is its JetStream message id; awaitAcks waits for them to be stored.
+func (o *Owner) publish(cs []change) ([]jetstream.PubAckFuture, error) {
 	stream := StreamOf(o.cfg.Domain)
 	subject := event.Subject(stream)
 	futures := make([]jetstream.PubAckFuture, 0, len(cs))
 	for _, c := range cs {
 		data, err := json.Marshal(c)
 		if err != nil {
-			return err
+			return futures, err
 		}
 		o.st.version++
 		env := event.Envelope{ID: newID(), Stream: stream, Version: o.st.version, Type: c.Type, Data: data,
@@ -38,16 +38,20 @@ func (o *Owner) publish(ctx context.Context, cs []change) error {
 		}
 		b, err := json.Marshal(env)
 		if err != nil {
-			return err
+			return futures, err
 		}
 		msg := &nats.Msg{Subject: subject, Data: b, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, env.ID)
 		f, err := o.js.PublishMsgAsync(msg)
 		if err != nil {
-			return err
+			return futures, err
 		}
 		futures = append(futures, f)
 	}
+	return futures, nil
+}
+
+func awaitAcks(futures []jetstream.PubAckFuture) error {
 	timeout := time.NewTimer(10 * time.Second)
 	defer timeout.Stop()
 	for _, f := range futures {
@@ -57,8 +61,6 @@ func (o *Owner) publish(ctx context.Context, cs []change) error {
 			return err
 		case <-timeout.C:
 			return errors.New("no acknowledgement from JetStream within 10s")
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
 	return nil
