@@ -183,6 +183,13 @@ func durations(ds []time.Duration) string {
 	}
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) <= 3 {
+		var parts []string
+		for _, d := range s {
+			parts = append(parts, d.Round(time.Millisecond).String())
+		}
+		return strings.Join(parts, ", ")
+	}
 	return fmt.Sprintf("n=%d median %s max %s", len(s), s[len(s)/2].Round(time.Millisecond), s[len(s)-1].Round(time.Millisecond))
 }
 
