@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -71,6 +72,9 @@ func (o *Owner) Ready() <-chan struct{} { return o.ready }
 // Run rebuilds the queues from the stream, then serves them until ctx is done.
 func (o *Owner) Run(ctx context.Context) error {
 	if err := o.rebuild(ctx); err != nil {
+		return err
+	}
+	if err := o.checkUnique(ctx); err != nil {
 		return err
 	}
 	acker := make(chan struct{})
@@ -380,3 +384,22 @@ func respond(m *nats.Msg, r response) {
 
 // ensureStream makes sure the EVENTS stream exists.
 func (o *Owner) ensureStream(ctx context.Context) error { return outbox.EnsureStream(ctx, o.js) }
+
+// ErrOwned is returned by Run when a queue of the domain is already served by a
+// connected domain (or by another owner of this one): queue names are unique.
+var ErrOwned = errors.New("queue already owned")
+
+// checkUnique asks the connected domains for their queues. Best effort: a domain not
+// connected yet is not seen.
+func (o *Owner) checkUnique(ctx context.Context) error {
+	theirs, err := NewClient(o.nc).Queues(ctx, 150*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	for _, q := range theirs {
+		if _, ours := o.st.queues[q.Name]; ours {
+			return fmt.Errorf("%w: %s is served by domain %s", ErrOwned, q.Name, q.Group)
+		}
+	}
+	return nil
+}

@@ -301,3 +301,16 @@ func TestLeaseExpiryRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Queue names are unique across connected domains: a second owner of a1 refuses to run.
+func TestSecondOwnerOfAQueueRefuses(t *testing.T) {
+	s := stacktest.NATS(t)
+	startOwner(t, s, mustConfig(t, oneDomain))
+	o, err := queue.NewOwner(mustConfig(t, "domain: Z\nqueues: [{name: z1}, {name: a1}]"), connect(t, s), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Run(ctxT(t)); !errors.Is(err, queue.ErrOwned) {
+		t.Fatalf("second owner of a1: %v", err)
+	}
+}
