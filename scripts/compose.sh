@@ -129,7 +129,7 @@ compose_build() {
 	mkdir -p "$ctx/rootfs/tmp" "$ctx/rootfs/data/wallet_writer" "$ctx/rootfs/data/history_writer"
 	chmod 1777 "$ctx/rootfs/tmp"
 	say "building static linux/$arch binaries into ${ctx#"$STACK_ROOT"/}/"
-	(cd "$STACK_ROOT" && CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags=-s -o "$ctx/" \
+	(cd "$STACK_ROOT" && CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -buildvcs=false -ldflags=-s -o "$ctx/" \
 		./services/wallet_server ./services/wallet_writer ./services/history_writer ./docker/health ./docker/sqlite3)
 	say "building the images"
 	# (without the legacy builder's deprecation notice, which says nothing about this build)
@@ -156,7 +156,7 @@ compose_images_ready() {
 
 # compose_up starts (or keeps) the stack detached: public images pulled (or
 # stand-ins built) if missing, our images rebuilt from the current code (the Go
-# build is reproducible, so unchanged code gives the same image and `up -d`
+# build is reproducible (no VCS stamp), so unchanged code gives the same image and `up -d`
 # leaves running containers alone). Without Go it uses the images already built.
 compose_up() {
 	compose_pull
