@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/history"
 	"uneventful.dev/uneventful/pkg/queue"
 	"uneventful.dev/uneventful/pkg/stacktest"
@@ -103,4 +106,36 @@ func TestOwnerRestartRebuildsFromTheStream(t *testing.T) {
 	if err != nil || got.Redelivered != 1 {
 		t.Fatalf("after lease expiry: %+v, %v", got, err)
 	}
+}
+
+// When events cannot be stored, the owner answers unavailable and rebuilds its state
+// from the stream: memory never stays ahead of what is stored.
+func TestUnstoredEventsAreNotServed(t *testing.T) {
+	s := stacktest.NATS(t)
+	startOwner(t, s, mustConfig(t, oneDomain))
+	nc := connect(t, s)
+	c := queue.NewClient(nc)
+	ctx := ctxT(t)
+	if _, err := c.Enqueue(ctx, "a1", queue.Message{Payload: []byte("stored")}, queue.EnqueueOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	if err := js.DeleteStream(ctx, event.StreamName); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Enqueue(ctx, "a1", queue.Message{Payload: []byte("lost")}, queue.EnqueueOptions{}); err == nil {
+		t.Fatal("an enqueue whose event was not stored succeeded")
+	}
+	// The owner rebuilt from the (recreated, empty) stream: neither message is served.
+	stacktest.Eventually(t, 10*time.Second, func() error {
+		id, err := c.Enqueue(ctx, "a1", queue.Message{Payload: []byte("after")}, queue.EnqueueOptions{})
+		if err != nil {
+			return err
+		}
+		ms, err := c.Browse(ctx, "a1")
+		if err != nil || len(ms) != 1 || ms[0].ID != id {
+			return stacktest.Errorf("a1 after the rebuild: %+v, %v", ms, err)
+		}
+		return nil
+	})
 }

@@ -139,6 +139,9 @@ func (o *Owner) step(ctx context.Context, batch []*nats.Msg) {
 	if o.broken.Load() {
 		// A round's events were not all stored: memory is ahead of the stream.
 		o.inflight.Wait()
+		for _, w := range o.waiters { // decided against the state being dropped
+			o.answer(w.msg, response{Error: failure.New(failure.Unavailable, "unavailable", "queue state rebuilt; retry")})
+		}
 		if err := o.rebuild(ctx); err != nil {
 			o.log.Error("queue rebuild", "err", err)
 		}
