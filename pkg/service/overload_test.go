@@ -112,7 +112,8 @@ func latencies(outs []keyedOutcome, code int) string {
 // (8,192). Every answer is 200, 503 overloaded or 504; a shed answer comes fast; an
 // admitted one within the command deadline; and no answer is false: no command answered
 // 503 is in the log, and every command retried with its key afterwards ends exactly once
-// in the log with the outcome it is answered.
+// in the log with the outcome it is answered. Latency bounds are relative to how long the
+// same machine takes to answer 1,000 simultaneous connections at all (floor).
 func TestOverload(t *testing.T) {
 	s := stacktest.StartParts(t)
 	s.Writer = writer.Config{QueueSize: 64}
@@ -143,8 +144,8 @@ func TestOverload(t *testing.T) {
 			if k.Code == 503 && k.Latency > max(2*time.Second, 3*base) {
 				t.Errorf("a shed command waited %s for its 503 (1,000 refusals without I/O: %s)", k.Latency, base)
 			}
-			if k.Code == 200 && k.Latency > base+5*time.Second {
-				t.Errorf("an admitted command waited %s (1,000 refusals without I/O: %s; command deadline 5s)", k.Latency, base)
+			if k.Code == 200 && k.Latency > base+6*time.Second {
+				t.Errorf("an admitted command waited %s (1,000 refusals without I/O: %s; command deadline 5s, 1s grace)", k.Latency, base)
 			}
 		}
 		for _, k := range outs { // a 503 is the truth: nothing applied
