@@ -137,4 +137,3 @@ func (o *Owner) serveWaiters() {
 	clear(o.waiters[len(kept):])
 	o.waiters = kept
 }
-
