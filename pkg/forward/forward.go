@@ -14,12 +14,15 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/queue"
+	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // ListSubject is answered by every domain's forwards with their statistics.
@@ -61,6 +64,7 @@ type flow struct {
 	step    func(ctx context.Context, f *flow, d *queue.Dequeued) error
 	q       *queue.Client
 	nc      *nats.Conn
+	writer  *writer.Client // a domain command's writers, for callCommand
 }
 
 // New returns the forwards configured in cfg, over nc.
@@ -68,11 +72,17 @@ func New(cfg queue.Config, nc *nats.Conn, log *slog.Logger) *Forwards {
 	fs := &Forwards{nc: nc, q: queue.NewClient(nc), log: log}
 	group := "forward-" + cfg.Domain
 	for _, c := range cfg.Forward.Services {
-		fs.flows = append(fs.flows, &flow{
+		f := &flow{
 			info: Info{Kind: "service", Alias: c.Alias, Group: group, Source: c.Source, Target: c.Target.Service,
 				Reply: c.Reply.Queue, Delay: time.Duration(c.Reply.Delay).Seconds(), CI: c.Instances},
 			timeout: time.Duration(c.Target.Timeout), delay: time.Duration(c.Reply.Delay), step: callService,
-		})
+		}
+		if c.Target.Command != "" {
+			domain, _, _ := strings.Cut(c.Target.Command, ".")
+			f.info.Target, f.step = c.Target.Command, callCommand
+			f.writer = writer.NewClient(nc, domain, 0, f.timeout)
+		}
+		fs.flows = append(fs.flows, f)
 	}
 	for _, c := range cfg.Forward.Queues {
 		fs.flows = append(fs.flows, &flow{
@@ -172,16 +182,35 @@ func callService(ctx context.Context, f *flow, d *queue.Dequeued) error {
 	if e := resp.Header.Get(ErrorHeader); e != "" {
 		return errors.New(e)
 	}
-	if f.info.Reply == "" {
-		return nil
-	}
 	typ := resp.Header.Get(TypeHeader)
 	if typ == "" {
 		typ = d.Type
 	}
-	_, err = f.q.Enqueue(ctx, f.info.Reply, queue.Message{Type: typ, Payload: resp.Data, Properties: d.Properties},
+	return f.reply(ctx, d, typ, resp.Data)
+}
+
+// reply enqueues a call's reply to the reply queue, if there is one.
+func (f *flow) reply(ctx context.Context, d *queue.Dequeued, typ string, payload []byte) error {
+	if f.info.Reply == "" {
+		return nil
+	}
+	_, err := f.q.Enqueue(ctx, f.info.Reply, queue.Message{Type: typ, Payload: payload, Properties: d.Properties},
 		queue.EnqueueOptions{Delay: f.delay, Dedup: f.info.Alias + "/" + d.ID})
 	return err
+}
+
+// callCommand sends the message as a domain command: the properties name the entity,
+// the payload is the command's data and the message id its idempotency key, so a
+// message delivered twice changes the entity once. A rejection fails the call. The
+// reply is the entity's new state.
+func callCommand(ctx context.Context, f *flow, d *queue.Dequeued) error {
+	_, command, _ := strings.Cut(f.info.Target, ".")
+	rep, err := f.writer.Send(ctx, writer.Request{Kind: writer.KindCommand, Entity: d.Properties, CommandID: event.NewID(),
+		Command: command, Data: d.Payload, IdempotencyKey: "queue/" + d.ID})
+	if err != nil {
+		return err
+	}
+	return f.reply(ctx, d, "application/json", rep.State)
 }
 
 // toQueue enqueues the message to the target queue.

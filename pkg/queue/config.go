@@ -53,7 +53,11 @@ type ForwardServiceConfig struct {
 	Source    string `yaml:"source"`
 	Instances int    `yaml:"instances"`
 	Target    struct {
-		Service string   `yaml:"service"`
+		Service string `yaml:"service"`
+		// Command, "<domain>.<command>" (e.g. wallet.credit), calls a domain command
+		// instead: the message's properties name the entity, its payload is the
+		// command's data, its id the idempotency key.
+		Command string   `yaml:"command"`
 		Timeout Duration `yaml:"timeout"`
 	} `yaml:"target"`
 	Reply struct {
@@ -164,8 +168,11 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, f := range c.Forward.Services {
-		if f.Source == "" || f.Target.Service == "" || f.Instances < 0 {
-			return fmt.Errorf("forward-service %q: source and target.service are required, instances >= 0", f.Alias)
+		if f.Source == "" || (f.Target.Service == "") == (f.Target.Command == "") || f.Instances < 0 {
+			return fmt.Errorf("forward-service %q: source and one of target.service or target.command are required, instances >= 0", f.Alias)
+		}
+		if d, cmd, ok := strings.Cut(f.Target.Command, "."); f.Target.Command != "" && (!ok || d == "" || cmd == "") {
+			return fmt.Errorf("forward-service %q: target.command %q: want <domain>.<command>", f.Alias, f.Target.Command)
 		}
 	}
 	for _, f := range c.Forward.Queues {
