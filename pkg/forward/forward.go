@@ -13,8 +13,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"sync"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
