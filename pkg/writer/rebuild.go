@@ -7,8 +7,13 @@ import (
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 )
 
-// rebuildChunk is how many entities one rebuild step checks.
-const rebuildChunk = 500
+// rebuildChunk is how many entities one rebuild step checks at most, and rebuildEvents
+// about how many events it restores at most, so a step delays the replies waiting behind
+// it by milliseconds, not seconds. (Variables only for tests.)
+var (
+	rebuildChunk  = 500
+	rebuildEvents = 10_000
+)
 
 // rebuild is the state of a pass over every entity's read model: at start-up (a killed
 // writer may have left updates unwritten) and whenever Redis has lost the marker key
@@ -81,12 +86,17 @@ func (w *Writer[S]) rebuildChunk(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	budget := int64(rebuildEvents)
 	for i, st := range states {
+		if budget <= 0 {
+			return nil // the rest in the next step
+		}
 		if versions[i] < st.Version {
 			if err := w.restoreEntity(ctx, redis.Update{Key: st.Stream, Version: st.Version, Doc: st.State}); err != nil {
 				return err
 			}
 			w.rb.restored++
+			budget -= st.Version // an entity holds about as many events as its version
 		}
 		w.rb.after = st.Stream
 		w.rb.checked++
