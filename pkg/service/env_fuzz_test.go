@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"log/slog"
 	"strconv"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ func FuzzEnv(f *testing.F) {
 	for _, s := range []string{"", "5", "-1", "99999999999999999999", "5s", "1h2m", "-3ms", "debug", "nonsense", "\x00"} {
 		f.Add(s)
 	}
+	defer slog.SetDefault(slog.Default()) // Common sets the default logger
 	f.Fuzz(func(t *testing.T, v string) {
 		env := service.Env(func(string) string { return v })
 		c := env.Common(":8080")
