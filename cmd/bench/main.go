@@ -126,6 +126,11 @@ func run(d time.Duration, counts []int, conns int, out, plotOut, profile string)
 			}
 			logf("  %d commands at %.0f/s", done, rate)
 		}
+		caughtUp, err := waitHistoryIdle(5 * time.Minute)
+		if err != nil {
+			return err
+		}
+		logf("history writer caught up after %s", caughtUp.Round(time.Millisecond))
 		st := stage{Stored: stored}
 		logf("stage %d events: writes over 1,000 wallets", stored)
 		var profiling *sync.WaitGroup

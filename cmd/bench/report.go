@@ -21,7 +21,7 @@ func render(stages []stage, c ceilings, restart time.Duration, ver verifyResult,
 		"machine, with the load generator (`pkg/loadgen`, HTTP/1.1 keep-alive, in the harness process) on the same "+
 		"cores. Writes are durable: a reply comes only after the SQLite commit (WAL, synchronous=FULL); the history "+
 		"writer consumes every event meanwhile. Events between stages are seeded through the writer over NATS (the "+
-		"command path without HTTP).\n\n")
+		"command path without HTTP); each stage starts once the history writer has caught up with them.\n\n")
 	fmt.Fprintf(&b, "- date: %s\n- machine: %s, %d cores (GOMAXPROCS %d), %s\n- %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0), memory(), goVersion())
 	fmt.Fprintf(&b, "## Ceilings, measured in the same run\n\n| ceiling | value |\n|---|---|\n")
 	fmt.Fprintf(&b, "| hello-world Go net/http, %d conns | %.0f req/s (p99 %s) |\n", conns, c.hello.Rate(), ms(c.hello.P99))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -155,4 +156,32 @@ func waitReady(url string, d time.Duration) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// waitHistoryIdle waits until the history writer has caught up: its newest position
+// stays the same for half a second. It returns how long that took.
+func waitHistoryIdle(max time.Duration) (time.Duration, error) {
+	start := time.Now()
+	last, same := int64(-1), 0
+	for time.Since(start) < max {
+		resp, err := http.Get("http://127.0.0.1:18081/history?after=0&limit=1")
+		if err == nil {
+			var page struct {
+				Newest int64 `json:"newest"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&page)
+			resp.Body.Close()
+			if err == nil {
+				if page.Newest == last {
+					if same++; same >= 2 {
+						return time.Since(start), nil
+					}
+				} else {
+					last, same = page.Newest, 0
+				}
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("history writer still busy after %s", max)
 }
