@@ -177,9 +177,24 @@ func run(d time.Duration, counts []int, conns int, out, plotOut, profile string)
 		}
 	}
 	if out != "" {
-		return os.WriteFile(out, []byte(text), 0o644)
+		return os.WriteFile(out, []byte(text+keptPart(out)), 0o644)
 	}
 	return nil
+}
+
+// keptMarker starts the part of BENCHMARKS.md that the harness keeps as it is: figures
+// measured by other commands (the compose stack, queues), each with its own command.
+const keptMarker = "<!-- below: figures from other commands, kept by cmd/bench -->"
+
+func keptPart(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if i := strings.Index(string(b), keptMarker); i >= 0 {
+		return "\n" + string(b[i:])
+	}
+	return ""
 }
 
 // ceilings are the parts' rates measured in the same run.
