@@ -20,6 +20,8 @@ source scripts/stack.sh
 STACK_ME=e2e-compose
 
 log() { printf 'e2e-compose: %s\n' "$*"; }
+# shellcheck source=scripts/e2e_walkthrough.sh
+source "$(dirname "${BASH_SOURCE[0]}")/e2e_walkthrough.sh"
 
 if ! docker_answers; then
 	log "skipped: no Docker engine answers 'docker info' (the compose path is tested where one does)"
@@ -37,7 +39,6 @@ STACK_PORTS=(80 4222 8222 6379 8081)
 STARTED=$SECONDS
 PHASE_STARTED=$SECONDS
 TIMINGS=()
-passed=0
 STEP=preflight
 ARMED=0
 TMP=$(mktemp -d)
@@ -45,14 +46,6 @@ ENV_WAS_THERE=0
 [[ -e .env ]] && ENV_WAS_THERE=1
 IMAGES_BEFORE=$(docker images -q --no-trunc | sort -u)
 
-ok() {
-	passed=$((passed + 1))
-	log "ok: $*"
-}
-fail() {
-	log "FAIL [$STEP]: $*"
-	exit 1
-}
 step() {
 	[[ $STEP == preflight ]] || TIMINGS+=("$STEP: $((SECONDS - PHASE_STARTED))s")
 	STEP=$1
@@ -105,41 +98,13 @@ command -v python >/dev/null 2>&1 || PYTHON=python3
 
 # ---------------------------------------------------------------------------
 # README lines, run as written ("docker-compose" becomes this machine's compose command).
-readme_line() { grep -qxF -- "$1" README.md || fail "README.md no longer has this line: $1"; }
 adapt() {
 	local c=$1
 	c=${c//docker-compose /$COMPOSE }
 	[[ $PYTHON == python ]] || c=${c/#python -m /$PYTHON -m }
 	printf '%s\n' "$c"
 }
-run_adapted() {
-	local c rc=0
-	c=$(adapt "$1")
-	[[ ${2:-} == quiet ]] || log "\$ $c"
-	OUT=$(timeout 60 bash -o pipefail -c "$c") || rc=$?
-	((rc == 0)) || fail "exit $rc from: $c"
-}
-run_readme() {
-	readme_line "$1"
-	run_adapted "$@"
-}
-run_loop_body() {
-	readme_line "while true; do clear; $1; sleep 1; done"
-	run_adapted "$1"
-}
-expect_json() {
-	jq -e "$3" >/dev/null 2>&1 <<<"$2" && { ok "$1"; return; }
-	log "got: $2"
-	fail "$1: expected $3"
-}
-same_json() {
-	[[ $(jq -cS . <<<"$2" 2>/dev/null) == "$(jq -cS . <<<"$3")" ]] && { ok "$1"; return; }
-	log "got:  $2"
-	log "want: $3"
-	fail "$1"
-}
 
-port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 ports_free() {
 	local p
 	for p in "${STACK_PORTS[@]}"; do
@@ -220,53 +185,7 @@ export_line="export REDISCLI_AUTH=\$(sed -n 's/^REDIS_PASSWORD=//p' .env)"
 readme_line "$export_line"
 eval "$export_line"
 export REDISCLI_AUTH
-run_loop_body "redis-cli GET wallet.$WALLET | jq"
-[[ -z ${OUT//[[:space:]]/} ]] || fail "Redis has a document before any write: $OUT"
-ok "Redis has no document for the wallet yet"
-
-debit="curl -s -X POST -d '{\"amount\": 5}' http://localhost/wallet/$WALLET/debit | jq"
-credit="curl -s -X POST -d '{\"amount\": 5}' http://localhost/wallet/$WALLET/credit | jq"
-refused='{ "error": { "type": "insufficient_funds", "message": "balance 0.00 is less than 5.00" } }'
-credited="{ \"id\": \"$WALLET\", \"version\": 1, \"balance\": \"5.00\" }"
-readme_line "$refused"
-readme_line "$credited"
-run_readme "$debit"
-same_json "debit on the empty wallet is refused as README shows" "$OUT" "$refused"
-run_readme "$credit"
-same_json "credit answers as README shows (balance 5.00, version 1)" "$OUT" "$credited"
-run_readme "$debit"
-expect_json "the same debit now succeeds (balance 0.00, version 2)" "$OUT" \
-	".id == \"$WALLET\" and .version == 2 and .balance == \"0.00\""
-run_loop_body "redis-cli GET wallet.$WALLET | jq"
-expect_json "Redis holds the new state (version 2)" "$OUT" '.version == 2 and .balance == "0.00"'
-
-run_loop_body "docker-compose exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db -line 'SELECT * FROM event;'"
-rows=$(grep -c '^ *seq = ' <<<"$OUT" || true)
-rejected=$(grep -c '^ *outcome = rejected$' <<<"$OUT" || true)
-accepted=$(grep -c '^ *outcome = accepted$' <<<"$OUT" || true)
-[[ $rows == 3 && $rejected == 1 && $accepted == 2 ]] ||
-	fail "event table: $rows rows, $rejected rejected, $accepted accepted; want 3, 1, 2. Got:"$'\n'"$OUT"
-ok "event table (in the writer's volume): 3 rows, the refused debit with outcome = rejected"
-run_loop_body "docker-compose exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db -line 'SELECT * FROM state;'"
-rows=$(grep -c '^ *seq = ' <<<"$OUT" || true)
-[[ $rows == 2 ]] || fail "state table: $rows rows, want 2. Got:"$'\n'"$OUT"
-ok "state table: 2 rows"
-
-run_loop_body "curl -s http://localhost/wallet/$WALLET/balance | jq"
-expect_json "balance: 0.00 at version 2" "$OUT" ".id == \"$WALLET\" and .version == 2 and .balance == \"0.00\""
-run_loop_body "curl -s http://localhost/wallet/$WALLET/transactions | jq"
-expect_json "transactions: debited v2, credited v1" "$OUT" \
-	'[.transactions[] | [.version, .type, .data.amount]] == [[2, "debited", "5.00"], [1, "credited", "5.00"]]'
-history="curl -s 'http://localhost:8081/history?after=0&limit=100' | jq"
-deadline=$((SECONDS + 15))
-while :; do
-	run_readme "$history" quiet
-	jq -e '.newest >= 2' >/dev/null 2>&1 <<<"$OUT" && break
-	((SECONDS < deadline)) || fail "history newest did not reach 2 within 15 s; last answer: $OUT"
-	sleep 0.2
-done
-expect_json "history: newest 2, both events in order" "$OUT" \
-	'.newest == 2 and ([.events[] | [.position, .version, .type]] == [[1, 1, "credited"], [2, 2, "debited"]])'
+walkthrough "docker-compose exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db"
 
 via_router=$(curl -fsS -m 5 "$BASE_URL/history?after=0&limit=100") || fail "GET /history through the router failed"
 same_json "the router serves the same history on the HTTP entry" "$via_router" "$OUT"

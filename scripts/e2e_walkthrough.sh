@@ -1,0 +1,113 @@
+# shellcheck shell=bash
+# What scripts/e2e_local.sh and scripts/e2e_compose.sh share: checks that README
+# lines are there verbatim and run them, and the README walkthrough itself.
+# The sourcing script defines log, step and adapt (how a README line is run in its
+# mode), and sets PYTHON, WALLET and TMP.
+
+passed=0
+ok() {
+	passed=$((passed + 1))
+	log "ok: $*"
+}
+fail() {
+	log "FAIL [$STEP]: $*"
+	exit 1
+}
+
+# readme_line LINE fails unless LINE is a whole line of README.md.
+readme_line() { grep -qxF -- "$1" README.md || fail "README.md no longer has this line: $1"; }
+
+# run_adapted CMD [quiet]: runs CMD (adapted) with bash -o pipefail, at most 60 s,
+# leaving its stdout in OUT; fails if it exits non-zero.
+run_adapted() {
+	local c rc=0
+	c=$(adapt "$1")
+	[[ ${2:-} == quiet ]] || log "\$ $c"
+	OUT=$(timeout 60 bash -o pipefail -c "$c") || rc=$?
+	((rc == 0)) || fail "exit $rc from: $c"
+}
+
+# run_readme CMD [quiet]: CMD must be a line of README.md; runs it once.
+run_readme() {
+	readme_line "$1"
+	run_adapted "$@"
+}
+
+# run_loop_body CMD: CMD is the body of one of the README's watch loops
+# (`while true; do clear; CMD; sleep 1; done`); runs it once.
+run_loop_body() {
+	readme_line "while true; do clear; $1; sleep 1; done"
+	run_adapted "$1"
+}
+
+# expect_json WHAT JSON JQ_FILTER: the filter must hold for JSON.
+expect_json() {
+	jq -e "$3" >/dev/null 2>&1 <<<"$2" && { ok "$1"; return; }
+	log "got: $2"
+	fail "$1: expected $3"
+}
+
+# same_json WHAT GOT WANT: equal as JSON (key order and spacing ignored).
+same_json() {
+	[[ $(jq -cS . <<<"$2" 2>/dev/null) == "$(jq -cS . <<<"$3")" ]] && { ok "$1"; return; }
+	log "got:  $2"
+	log "want: $3"
+	fail "$1"
+}
+
+port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# walkthrough SQLITE: the README's walkthrough on the fresh wallet $WALLET, where
+# SQLITE is how the README opens the writer's database in this mode (the start of
+# its watch-loop lines). Leaves the history page in OUT.
+walkthrough() {
+	local sqlite=$1 debit credit refused credited rows rejected accepted history deadline
+	run_loop_body "redis-cli GET wallet.$WALLET | jq"
+	[[ -z ${OUT//[[:space:]]/} ]] || fail "Redis has a document before any write: $OUT"
+	ok "Redis has no document for the wallet yet"
+
+	debit="curl -s -X POST -d '{\"amount\": 5}' http://localhost/wallet/$WALLET/debit | jq"
+	credit="curl -s -X POST -d '{\"amount\": 5}' http://localhost/wallet/$WALLET/credit | jq"
+	refused='{ "error": { "type": "insufficient_funds", "message": "balance 0.00 is less than 5.00" } }'
+	credited="{ \"id\": \"$WALLET\", \"version\": 1, \"balance\": \"5.00\" }"
+	readme_line "$refused"
+	readme_line "$credited"
+	run_readme "$debit"
+	same_json "debit on the empty wallet is refused as README shows" "$OUT" "$refused"
+	run_readme "$credit"
+	same_json "credit answers as README shows (balance 5.00, version 1)" "$OUT" "$credited"
+	run_readme "$debit"
+	expect_json "the same debit now succeeds (balance 0.00, version 2)" "$OUT" \
+		".id == \"$WALLET\" and .version == 2 and .balance == \"0.00\""
+	run_loop_body "redis-cli GET wallet.$WALLET | jq"
+	expect_json "Redis holds the new state (version 2)" "$OUT" '.version == 2 and .balance == "0.00"'
+
+	run_loop_body "$sqlite -line 'SELECT * FROM event;'"
+	rows=$(grep -c '^ *seq = ' <<<"$OUT" || true)
+	rejected=$(grep -c '^ *outcome = rejected$' <<<"$OUT" || true)
+	accepted=$(grep -c '^ *outcome = accepted$' <<<"$OUT" || true)
+	[[ $rows == 3 && $rejected == 1 && $accepted == 2 ]] ||
+		fail "event table: $rows rows, $rejected rejected, $accepted accepted; want 3, 1, 2. Got:"$'\n'"$OUT"
+	ok "event table: 3 rows, the refused debit with outcome = rejected"
+	run_loop_body "$sqlite -line 'SELECT * FROM state;'"
+	rows=$(grep -c '^ *seq = ' <<<"$OUT" || true)
+	[[ $rows == 2 ]] || fail "state table: $rows rows, want 2. Got:"$'\n'"$OUT"
+	ok "state table: 2 rows"
+
+	run_loop_body "curl -s http://localhost/wallet/$WALLET/balance | jq"
+	expect_json "balance: 0.00 at version 2" "$OUT" ".id == \"$WALLET\" and .version == 2 and .balance == \"0.00\""
+	run_loop_body "curl -s http://localhost/wallet/$WALLET/transactions | jq"
+	expect_json "transactions: 2 entries, newest first (debited v2, credited v1)" "$OUT" \
+		'[.transactions[] | [.version, .type, .data.amount]] == [[2, "debited", "5.00"], [1, "credited", "5.00"]]'
+
+	history="curl -s 'http://localhost:8081/history?after=0&limit=100' | jq"
+	deadline=$((SECONDS + 15))
+	while :; do
+		run_readme "$history" quiet
+		jq -e '.newest >= 2' >/dev/null 2>&1 <<<"$OUT" && break
+		((SECONDS < deadline)) || fail "history newest did not reach 2 within 15 s; last answer: $OUT"
+		sleep 0.2
+	done
+	expect_json "history: newest 2, both accepted events in order" "$OUT" \
+		'.newest == 2 and ([.events[] | [.position, .version, .type]] == [[1, 1, "credited"], [2, 2, "debited"]])'
+}
