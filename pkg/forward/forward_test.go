@@ -19,16 +19,6 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func connect(t testing.TB, s *server.Server) *nats.Conn {
-	t.Helper()
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
-
 // run starts the owner of cfg's queues and, unless ownerOnly, its forwards.
 func run(t testing.TB, s *server.Server, yaml string, ownerOnly bool) *forward.Forwards {
 	t.Helper()
@@ -36,7 +26,7 @@ func run(t testing.TB, s *server.Server, yaml string, ownerOnly bool) *forward.F
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc := connect(t, s)
+	nc := stacktest.Connect(t, s)
 	o, err := queue.NewOwner(cfg, nc, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +95,7 @@ forward:
 
 func TestForwardServiceRepliesOrRollsBack(t *testing.T) {
 	s := stacktest.NATS(t)
-	nc := connect(t, s)
+	nc := stacktest.Connect(t, s)
 	var fail atomic.Bool
 	upper := serve(t, nc, "upper", func(_ context.Context, p []byte, h nats.Header) ([]byte, error) {
 		if fail.Load() {
@@ -158,7 +148,7 @@ func TestForwardServiceRepliesOrRollsBack(t *testing.T) {
 
 func TestForwardServiceTimeoutRollsBack(t *testing.T) {
 	s := stacktest.NATS(t)
-	nc := connect(t, s)
+	nc := stacktest.Connect(t, s)
 	serve(t, nc, "sleepy", func(context.Context, []byte, nats.Header) ([]byte, error) {
 		time.Sleep(400 * time.Millisecond)
 		return nil, nil
@@ -181,7 +171,7 @@ func TestForwardServiceTimeoutRollsBack(t *testing.T) {
 // (uncommitted while their calls are in the one slow service instance).
 func TestForwardInstancesRunConcurrently(t *testing.T) {
 	s := stacktest.NATS(t)
-	nc := connect(t, s)
+	nc := stacktest.Connect(t, s)
 	serve(t, nc, "gate", func(context.Context, []byte, nats.Header) ([]byte, error) {
 		time.Sleep(100 * time.Millisecond)
 		return nil, nil
@@ -229,7 +219,7 @@ forward:
 // and the target deduplicates: exactly one copy arrives, nothing stays behind.
 func TestForwarderDeathLosesAndDuplicatesNothing(t *testing.T) {
 	s := stacktest.NATS(t)
-	nc := connect(t, s)
+	nc := stacktest.Connect(t, s)
 	run(t, s, relay, true) // the owner only: the "dead" forwarder works by hand
 	c := queue.NewClient(nc)
 	ctx := context.Background()

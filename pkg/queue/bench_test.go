@@ -17,7 +17,7 @@ import (
 func BenchmarkOwner(b *testing.B) {
 	s := stacktest.NATS(b)
 	startOwner(b, s, mustConfig(b, oneDomain))
-	c := queue.NewClient(connect(b, s))
+	c := queue.NewClient(stacktest.Connect(b, s))
 	ctx := context.Background()
 	const clients = 16
 	parallel := func(b *testing.B, f func() error) {

@@ -20,7 +20,7 @@ import (
 func TestEveryOperationReachesTheHistory(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 
 	c.Enqueue(ctx, "a1", queue.Message{Payload: []byte("1")}, queue.EnqueueOptions{}) //nolint:errcheck
@@ -42,7 +42,7 @@ func TestEveryOperationReachesTheHistory(t *testing.T) {
 	defer store.Close()
 	hctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { history.Consume(hctx, connect(t, s), store, quiet); close(done) }() //nolint:errcheck
+	go func() { history.Consume(hctx, stacktest.Connect(t, s), store, quiet); close(done) }() //nolint:errcheck
 	defer func() { stop(); <-done }()
 	stacktest.Eventually(t, 10*time.Second, func() error {
 		es, _, err := store.After(ctx, 0, 100)
@@ -69,7 +69,7 @@ func TestOwnerRestartRebuildsFromTheStream(t *testing.T) {
 	s := stacktest.NATS(t)
 	cfg := mustConfig(t, oneDomain)
 	stop := startOwner(t, s, cfg)
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 	for _, p := range []string{"a", "b", "c"} {
 		if _, err := c.Enqueue(ctx, "a2", queue.Message{Payload: []byte(p)}, queue.EnqueueOptions{Dedup: "k" + p}); err != nil {
@@ -113,7 +113,7 @@ func TestOwnerRestartRebuildsFromTheStream(t *testing.T) {
 func TestUnstoredEventsAreNotServed(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	nc := connect(t, s)
+	nc := stacktest.Connect(t, s)
 	c := queue.NewClient(nc)
 	ctx := ctxT(t)
 	if _, err := c.Enqueue(ctx, "a1", queue.Message{Payload: []byte("stored")}, queue.EnqueueOptions{}); err != nil {

@@ -8,23 +8,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 
 	"uneventful.dev/uneventful/pkg/queue"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-func connect(t testing.TB, s *server.Server) *nats.Conn {
-	t.Helper()
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
 
 func mustConfig(t testing.TB, yaml string) queue.Config {
 	t.Helper()
@@ -38,7 +27,7 @@ func mustConfig(t testing.TB, yaml string) queue.Config {
 // startOwner runs an owner of cfg on s until the returned stop is called (or the test ends).
 func startOwner(t testing.TB, s *server.Server, cfg queue.Config) (stop func()) {
 	t.Helper()
-	nc := connect(t, s)
+	nc := stacktest.Connect(t, s)
 	o, err := queue.NewOwner(cfg, nc, quiet)
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func queueInfo(t *testing.T, c *queue.Client, name string) queue.QueueInfo {
 func TestEnqueueDequeueCommit(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 
 	id, err := c.Enqueue(ctx, "a1", queue.Message{Type: "text/plain", Payload: []byte("test\n"), Reply: "a2"}, queue.EnqueueOptions{})
@@ -78,7 +78,7 @@ func TestEnqueueDequeueCommit(t *testing.T) {
 func TestDequeueSelectsByPropertiesAndID(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 	var ids []string
 	for _, p := range []string{"red", "blue", "red"} {
@@ -108,7 +108,7 @@ func TestDequeueSelectsByPropertiesAndID(t *testing.T) {
 func TestBlockingDequeue(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 
 	start := time.Now()
@@ -141,7 +141,7 @@ func TestBlockingDequeue(t *testing.T) {
 func TestDelayedEnqueue(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 	id, err := c.Enqueue(ctx, "a1", queue.Message{Payload: []byte("later")}, queue.EnqueueOptions{Delay: 300 * time.Millisecond})
 	if err != nil {
@@ -162,7 +162,7 @@ func TestDelayedEnqueue(t *testing.T) {
 func TestRollbackRetriesThenError(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 
 	// a1: retry count 0, so the first rollback moves the message to a1.error at once.
@@ -213,7 +213,7 @@ func TestRollbackRetriesThenError(t *testing.T) {
 func TestRestoreClearRemove(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 	for range 3 {
 		c.Enqueue(ctx, "a1", queue.Message{Payload: []byte("m")}, queue.EnqueueOptions{}) //nolint:errcheck
@@ -248,7 +248,7 @@ func TestRestoreClearRemove(t *testing.T) {
 func TestDisabledAndUnknown(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 	if _, err := c.Enqueue(ctx, "sink", queue.Message{}, queue.EnqueueOptions{}); err != nil {
 		t.Fatalf("enqueue to sink: %v", err)
@@ -267,7 +267,7 @@ func TestDisabledAndUnknown(t *testing.T) {
 func TestDedupEnqueue(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 	a, err1 := c.Enqueue(ctx, "a1", queue.Message{Payload: []byte("x")}, queue.EnqueueOptions{Dedup: "k1"})
 	b, err2 := c.Enqueue(ctx, "a1", queue.Message{Payload: []byte("x")}, queue.EnqueueOptions{Dedup: "k1"})
@@ -282,7 +282,7 @@ func TestDedupEnqueue(t *testing.T) {
 func TestLeaseExpiryRollsBack(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	c := queue.NewClient(connect(t, s))
+	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 	id, _ := c.Enqueue(ctx, "a2", queue.Message{Payload: []byte("x")}, queue.EnqueueOptions{})
 	d, err := c.Dequeue(ctx, "a2", queue.Select{Lease: 100 * time.Millisecond})
@@ -306,7 +306,7 @@ func TestLeaseExpiryRollsBack(t *testing.T) {
 func TestSecondOwnerOfAQueueRefuses(t *testing.T) {
 	s := stacktest.NATS(t)
 	startOwner(t, s, mustConfig(t, oneDomain))
-	o, err := queue.NewOwner(mustConfig(t, "domain: Z\nqueues: [{name: z1}, {name: a1}]"), connect(t, s), quiet)
+	o, err := queue.NewOwner(mustConfig(t, "domain: Z\nqueues: [{name: z1}, {name: a1}]"), stacktest.Connect(t, s), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

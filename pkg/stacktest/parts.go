@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -20,6 +21,17 @@ import (
 func NATS(t testing.TB) *server.Server {
 	t.Helper()
 	return natsAt(t, -1, t.TempDir())
+}
+
+// Connect connects to s; the connection is closed when the test ends.
+func Connect(t testing.TB, s *server.Server) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // natsAt starts an embedded NATS server with JetStream on port (-1: random) storing its
