@@ -85,6 +85,9 @@ func (o *Owner) Run(ctx context.Context) error {
 		for _, s := range subs {
 			s.Unsubscribe() //nolint:errcheck // closing
 		}
+		// Once Run returns, the server no longer routes requests here: a client then
+		// gets "no such queue" at once instead of waiting out its timeout.
+		o.nc.Flush() //nolint:errcheck // closing
 	}()
 	enqueue := func(m *nats.Msg) {
 		select {
