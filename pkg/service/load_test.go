@@ -23,6 +23,13 @@ type keyedOutcome struct {
 	Codes    []int         // the status of each attempt (0: no answer)
 	Slowest  time.Duration // the slowest single attempt
 	Answered time.Time     // when the final answer came
+	Tries    []try         // each attempt, in order (Codes[i] is Tries[i]'s status)
+}
+
+// try is one attempt of a keyed command: when it was sent and how long its answer took.
+type try struct {
+	Sent time.Time
+	Took time.Duration
 }
 
 // retryable reports whether an answer leaves the outcome open: the client retries with
@@ -42,7 +49,9 @@ func sendKeyed(base string, o op, key string, giveUp time.Duration) keyedOutcome
 		sent := time.Now()
 		r, err := send("POST", base+"/wallet/"+o.Wallet+"/"+o.Kind, amountBody(o.Cents), "Idempotency-Key", key)
 		k.Code, k.ErrType, k.Version, k.Balance, k.Err = r.Code, r.errType(), r.version(), r.balance(), err
-		k.Codes, k.Slowest, k.Answered = append(k.Codes, r.Code), max(k.Slowest, time.Since(sent)), time.Now()
+		took := time.Since(sent)
+		k.Codes, k.Slowest, k.Answered = append(k.Codes, r.Code), max(k.Slowest, took), time.Now()
+		k.Tries = append(k.Tries, try{Sent: sent, Took: took})
 		if !retryable(r, err) || time.Since(began) > giveUp {
 			if err == nil && retryable(r, nil) {
 				k.Err = fmt.Errorf("%s %s: still %s after %s", o.Kind, o.Wallet, r, giveUp)

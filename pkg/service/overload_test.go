@@ -100,6 +100,11 @@ func latencies(outs []keyedOutcome, code int) string {
 			ds = append(ds, k.Latency)
 		}
 	}
+	return spread(ds)
+}
+
+// spread returns the count, p50, p99 and max of ds ("none" if empty); it sorts ds.
+func spread(ds []time.Duration) string {
 	if len(ds) == 0 {
 		return "none"
 	}

@@ -29,7 +29,7 @@ func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[
 		return errors.New("writer: DBPath is required")
 	}
 	servePprof(c)
-	store, err := sqlite.Open(ctx, cfg.DBPath, sqlite.Options{})
+	store, err := sqlite.Open(ctx, cfg.DBPath, sqlite.Options{WriteBusyTimeout: sqlite.CommitBusyTimeout})
 	if err != nil {
 		return err
 	}

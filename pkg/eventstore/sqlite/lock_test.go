@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -100,5 +101,103 @@ func TestReaderDoesNotBlockAppend(t *testing.T) {
 	}
 	if err := reader.QueryRowContext(ctx, `SELECT count(*) FROM event`).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("a new read sees %d rows (%v), want 2", n, err)
+	}
+}
+
+// openCommitStore opens a store the way a writer answering clients does: the write lock
+// waited for CommitBusyTimeout.
+func openCommitStore(t *testing.T) (*sqlite.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "events.db")
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{WriteBusyTimeout: sqlite.CommitBusyTimeout})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+// TestCommitBusyTimeout: with the writer's busy timeout, a write lock another connection
+// holds for 40ms costs a wait, not a failure; one held for good fails Append within the
+// short timeout (not the 2s default), writing nothing; once released, Append succeeds.
+func TestCommitBusyTimeout(t *testing.T) {
+	ctx := context.Background()
+	s, path := openCommitStore(t)
+	other, err := sqlite.OpenDB(path, false, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+
+	exec(`BEGIN IMMEDIATE`)
+	released := make(chan struct{})
+	go func() { time.Sleep(40 * time.Millisecond); conn.ExecContext(ctx, `ROLLBACK`); close(released) }() //nolint:errcheck
+	mustAppend(t, s, []sqlite.Row{accepted("wallet.a", 1, "")}, nil, 0)
+	<-released
+
+	exec(`BEGIN IMMEDIATE`)
+	start := time.Now()
+	err = s.Append(ctx, []sqlite.Row{accepted("wallet.a", 2, "")}, nil, 0)
+	took := time.Since(start)
+	if k := failure.KindOf(err); k != failure.Unavailable {
+		t.Fatalf("Append while locked: %v (kind %q), want unavailable", err, k)
+	}
+	if took < sqlite.CommitBusyTimeout*3/4 || took > time.Second {
+		t.Fatalf("Append failed after %s, want about %s", took, sqlite.CommitBusyTimeout)
+	}
+	exec(`ROLLBACK`)
+	mustAppend(t, s, []sqlite.Row{accepted("wallet.a", 2, "")}, nil, 0)
+	if got := len(allRows(t, s)); got != 2 {
+		t.Fatalf("%d rows, want 2", got)
+	}
+}
+
+// TestCommitBusyTimeoutBesideCheckpoints: another process checkpointing the file over and
+// over (TRUNCATE, which takes the write lock while it copies) never makes an Append fail.
+func TestCommitBusyTimeoutBesideCheckpoints(t *testing.T) {
+	ctx := context.Background()
+	s, path := openCommitStore(t)
+	other, err := sqlite.OpenDB(path, false, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			if _, err := other.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err == nil {
+				n++
+			}
+		}
+	}()
+	for v := int64(1); v <= 300; v++ {
+		if err := s.Append(ctx, []sqlite.Row{accepted("wallet.a", v, "")}, []sqlite.State{state("wallet.a", v)}, 0); err != nil {
+			close(stop)
+			<-done
+			t.Fatalf("Append %d beside checkpoints: %v", v, err)
+		}
+	}
+	close(stop)
+	if n := <-done; n == 0 {
+		t.Fatal("no checkpoint ran beside the appends")
 	}
 }

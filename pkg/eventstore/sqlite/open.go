@@ -22,6 +22,10 @@ type Options struct {
 	// BusyTimeout is how long a statement waits for a lock held by another process
 	// before failing with failure.Unavailable. Default 2s.
 	BusyTimeout time.Duration
+	// WriteBusyTimeout, if set, replaces BusyTimeout on write connections: how long a
+	// write transaction waits for the write lock (BEGIN IMMEDIATE) while another
+	// process holds it. A writer that answers clients uses CommitBusyTimeout.
+	WriteBusyTimeout time.Duration
 	// CacheMiB is the page cache per connection. Default 64.
 	CacheMiB int
 }
@@ -33,8 +37,21 @@ func (o Options) withDefaults() Options {
 	if o.CacheMiB <= 0 {
 		o.CacheMiB = 64
 	}
+	if o.WriteBusyTimeout <= 0 {
+		o.WriteBusyTimeout = o.BusyTimeout
+	}
 	return o
 }
+
+// CommitBusyTimeout is the write lock wait for a writer answering clients. While another
+// process holds the write lock, a batch waits this long, then fails Unavailable with
+// nothing written, so a command is answered 503 within about twice this (the batch it
+// queued behind, then its own) instead of after seconds; the next batch tries again, so
+// the writer commits as soon as the lock is free. SQLite's busy handler retries within
+// the wait (after 1, 2, 5, 10, ... ms), so a lock held briefly in ordinary operation (a
+// checkpoint or a short write by another process) costs a few milliseconds, not a 503.
+// Readers never hold the write lock (WAL), and the store's own checkpoints are PASSIVE.
+const CommitBusyTimeout = 100 * time.Millisecond
 
 // OpenDB opens path with WAL, synchronous=FULL, a busy timeout and immediate
 // transactions. readOnly connections refuse writes. Parent directories are created.
@@ -43,8 +60,12 @@ func OpenDB(path string, readOnly bool, o Options) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create directory for %s: %w", path, err)
 	}
+	busy := o.BusyTimeout
+	if !readOnly {
+		busy = o.WriteBusyTimeout
+	}
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "synchronous(full)")
 	q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", o.CacheMiB*1024))
