@@ -64,6 +64,8 @@ func main() {
 type stage struct {
 	Stored            int64
 	Spread, Hot, Read loadgen.Result
+	CPU               []cpuShare    // CPU time per credit by process, spread writes
+	CPUTotal          time.Duration // their sum
 }
 
 func run(d time.Duration, counts []int, conns int, out, plotOut, profile string) error {
@@ -137,9 +139,15 @@ func run(d time.Duration, counts []int, conns int, out, plotOut, profile string)
 		if s.profile && len(stages) == 0 {
 			profiling = profileServices(profile, d)
 		}
+		cpuAt := make(chan cpuTimes, 1)
+		go func() { time.Sleep(time.Second); cpuAt <- takeCPU(s) }() // when the warm-up ends
 		st.Spread = loadgen.Run(ctx, loadgen.Config{Connections: conns, Duration: d, Warmup: time.Second,
 			Next: func(c, i int) loadgen.Request { return credit(wallets[(c*7919+i)%len(wallets)]) }})
 		logf("  %s", st.Spread)
+		if _, err := waitHistoryIdle(time.Minute); err != nil { // its share of the work is done too
+			return err
+		}
+		st.CPU, st.CPUTotal = perCommand(<-cpuAt, takeCPU(s), st.Spread.Status[200])
 		if profiling != nil {
 			profiling.Wait()
 			logf("  CPU profiles in %s (go tool pprof -top %s/wallet_writer.pprof)", profile, profile)

@@ -39,6 +39,16 @@ func render(stages []stage, c ceilings, restart time.Duration, ver verifyResult,
 			s.Hot.Rate(), ms(s.Hot.P99), anomalies(s.Hot), s.Hot.Rate()/c.nats,
 			s.Read.Rate(), ms(s.Read.P99), anomalies(s.Read), s.Read.Rate()/c.hello.Rate())
 	}
+	if len(stages) > 0 && len(stages[0].CPU) > 0 {
+		s := stages[0]
+		fmt.Fprintf(&b, "\n### Where the CPU goes\n\nCPU time (user + system, from /proc) per credit answered 200 during the spread writes at %d stored events, "+
+			"from the end of the warm-up until the history writer had stored every event; %d cores give %s of CPU per credit at the measured rate.\n\n| process | CPU per credit |\n|---|---|\n",
+			s.Stored, runtime.NumCPU(), us(time.Duration(float64(runtime.NumCPU())*float64(time.Second)/s.Spread.Rate())))
+		for _, c := range s.CPU {
+			fmt.Fprintf(&b, "| %s | %s |\n", c.Name, us(c.PerCommand))
+		}
+		fmt.Fprintf(&b, "| all | %s |\n", us(s.CPUTotal))
+	}
 	if plotOut != "" {
 		fmt.Fprintf(&b, "\n![reads and writes by stored events](%s)\n", plotOut)
 	}
@@ -48,6 +58,8 @@ func render(stages []stage, c ceilings, restart time.Duration, ver verifyResult,
 	fmt.Fprintf(&b, "| seeding: commands straight to the writer over NATS, 256 in flight | %.0f/s | | ratio to the SQLite insert ceiling %.2f |\n", seedRate, seedRate/c.sqlite)
 	return b.String()
 }
+
+func us(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }
 
 // anomalies names what a load saw besides 200s, e.g. " [503: 12]"; empty if nothing.
 func anomalies(r loadgen.Result) string {

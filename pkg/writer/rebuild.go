@@ -91,7 +91,7 @@ func (w *Writer[S]) rebuildChunk(ctx context.Context) error {
 		if budget <= 0 {
 			return nil // the rest in the next step
 		}
-		if versions[i] < st.Version {
+		if versions[i] < st.Version && st.State != nil { // nil: no state row to restore (verify reports it)
 			if err := w.restoreEntity(ctx, redis.Update{Key: st.Stream, Version: st.Version, Doc: st.State}); err != nil {
 				return err
 			}

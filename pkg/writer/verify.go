@@ -89,6 +89,10 @@ func Verify[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[
 			mismatch("%s: in the state log but has no events", st.Stream)
 			return nil
 		}
+		if st.State == nil {
+			mismatch("%s: the state log has no state for version %d, its newest", st.Stream, st.Version)
+			return nil
+		}
 		id := st.Stream[strings.IndexByte(st.Stream, '.')+1:]
 		doc, err := document(id, f.version, f.state)
 		if err != nil {

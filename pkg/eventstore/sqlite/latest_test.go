@@ -12,13 +12,15 @@ import (
 // stream of the previous page and together hold every stream once at its newest version.
 func TestLatestStatesPages(t *testing.T) {
 	s, _ := openStore(t)
+	var rows []sqlite.Row
 	var states []sqlite.State
 	for i := range 7 {
 		for v := int64(1); v <= int64(i%3+1); v++ {
+			rows = append(rows, accepted(fmt.Sprintf("wallet.%02d", i), v, ""))
 			states = append(states, state(fmt.Sprintf("wallet.%02d", i), v))
 		}
 	}
-	mustAppend(t, s, nil, states, 0)
+	mustAppend(t, s, rows, states, 0)
 	var got []string
 	after := ""
 	for page := 0; page < 10; page++ {

@@ -14,7 +14,8 @@ const rowColumns = `seq, stream, coalesce(version, 0), command_id, command, data
 // It reads on the write connection, so it sees everything the writer committed.
 func (s *Store) LatestState(ctx context.Context, stream string) (st State, ok bool, err error) {
 	var ts, doc string
-	err = s.w.QueryRowContext(ctx, `SELECT stream, version, state, time FROM state WHERE stream = ? ORDER BY version DESC LIMIT 1`, stream).
+	err = s.w.QueryRowContext(ctx, `SELECT st.stream, st.version, st.state, st.time FROM state st
+		WHERE st.seq = (SELECT seq FROM event WHERE stream = ? AND version IS NOT NULL ORDER BY version DESC LIMIT 1)`, stream).
 		Scan(&st.Stream, &st.Version, &doc, &ts)
 	st.State = json.RawMessage(doc)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -59,27 +60,20 @@ func (s *Store) PublishedSeq(ctx context.Context) (int64, error) {
 // with Append.
 func (s *Store) LastSeq() int64 { return s.nextSeq - 1 }
 
-// ForEachLatestState calls fn with the newest state of every stream, in stream order.
+// ForEachLatestState calls fn with the newest state of every stream with an accepted
+// row, in stream order (State nil if that version has no state row).
 // Safe for concurrent use.
 func (s *Store) ForEachLatestState(ctx context.Context, fn func(State) error) error {
-	// The newest version of each stream comes from the (stream, version) index alone; only
-	// those rows are then read from the table (a bare column beside max() would read every
-	// row's document).
-	rows, err := s.r.QueryContext(ctx, `SELECT st.stream, st.version, st.state
-		FROM (SELECT stream, max(version) AS version FROM state GROUP BY stream) newest
-		JOIN state st ON st.stream = newest.stream AND st.version = newest.version
-		ORDER BY st.stream`)
+	rows, err := s.r.QueryContext(ctx, latestStates("GROUP BY stream"))
 	if err != nil {
 		return mapErr("latest states", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var st State
-		var doc string
-		if err := rows.Scan(&st.Stream, &st.Version, &doc); err != nil {
-			return mapErr("scan state", err)
+		st, err := scanLatest(rows)
+		if err != nil {
+			return err
 		}
-		st.State = json.RawMessage(doc)
 		if err := fn(st); err != nil {
 			return err
 		}
@@ -133,23 +127,43 @@ func scanRows(rows *sql.Rows, err error) ([]Row, error) {
 // LatestStates returns the newest state of up to limit streams named after after (""
 // for the first), in stream order: a page of ForEachLatestState. Safe for concurrent use.
 func (s *Store) LatestStates(ctx context.Context, after string, limit int) ([]State, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT st.stream, st.version, st.state
-		FROM (SELECT stream, max(version) AS version FROM state WHERE stream > ? GROUP BY stream ORDER BY stream LIMIT ?) newest
-		JOIN state st ON st.stream = newest.stream AND st.version = newest.version
-		ORDER BY st.stream`, after, limit)
+	rows, err := s.r.QueryContext(ctx, latestStates("AND stream > ? GROUP BY stream ORDER BY stream LIMIT ?"), after, limit)
 	if err != nil {
 		return nil, mapErr("latest states", err)
 	}
 	defer rows.Close()
 	var out []State
 	for rows.Next() {
-		var st State
-		var doc string
-		if err := rows.Scan(&st.Stream, &st.Version, &doc); err != nil {
-			return nil, mapErr("scan state", err)
+		st, err := scanLatest(rows)
+		if err != nil {
+			return nil, err
 		}
-		st.State = json.RawMessage(doc)
 		out = append(out, st)
 	}
 	return out, mapErr("latest states", rows.Err())
+}
+
+// latestStates is the query of the newest state of each stream, in stream order; rest
+// continues the inner WHERE and groups by stream. The newest version of a stream and the
+// seq of its event row come from the event table's (stream, version) index alone (the
+// bare seq beside max() is the seq of the row holding the max); the state row with that
+// seq holds the state. A stream whose newest version has no state row (which Append never
+// writes) comes with a nil State.
+func latestStates(rest string) string {
+	return `SELECT newest.stream, newest.version, st.state
+		FROM (SELECT stream, max(version) AS version, seq FROM event WHERE version IS NOT NULL ` + rest + `) newest
+		LEFT JOIN state st ON st.seq = newest.seq
+		ORDER BY newest.stream`
+}
+
+func scanLatest(rows *sql.Rows) (State, error) {
+	var st State
+	var doc sql.NullString
+	if err := rows.Scan(&st.Stream, &st.Version, &doc); err != nil {
+		return st, mapErr("scan state", err)
+	}
+	if doc.Valid {
+		st.State = json.RawMessage(doc.String)
+	}
+	return st, nil
 }

@@ -37,7 +37,8 @@ type Row struct {
 	Time           time.Time
 }
 
-// State is one entry of the state log.
+// State is one entry of the state log: the state of Stream at Version, the version an
+// event row of the same or an earlier Append produced.
 type State struct {
 	Stream  string
 	Version int64
@@ -79,7 +80,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		s.Close()
 		return nil, mapErr("prepare", err)
 	}
-	if s.insertState, err = w.PrepareContext(ctx, `INSERT INTO state (stream, version, state, time) VALUES (?,?,?,?)`); err != nil {
+	if s.insertState, err = w.PrepareContext(ctx, `INSERT INTO state (seq, stream, version, state, time) VALUES (?,?,?,?,?)`); err != nil {
 		s.Close()
 		return nil, mapErr("prepare", err)
 	}
@@ -120,7 +121,7 @@ func (s *Store) Append(ctx context.Context, rows []Row, states []State, publishe
 	if err := insertRows(ctx, tx.StmtContext(ctx, s.insertEvent), rows, seq); err != nil {
 		return err
 	}
-	if err := insertStates(ctx, tx.StmtContext(ctx, s.insertState), states); err != nil {
+	if err := insertStates(ctx, tx, tx.StmtContext(ctx, s.insertState), states, rows, seq); err != nil {
 		return err
 	}
 	if publishedSeq > 0 {
@@ -149,9 +150,31 @@ func insertRows(ctx context.Context, stmt *sql.Stmt, rows []Row, seq int64) erro
 	return nil
 }
 
-func insertStates(ctx context.Context, stmt *sql.Stmt, states []State) error {
+// insertStates writes each state under the seq of the event row that produced its
+// version: a row of this batch (the first of which gets seq first), or an earlier one.
+func insertStates(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, states []State, rows []Row, first int64) error {
+	type streamVersion struct {
+		stream  string
+		version int64
+	}
+	produced := make(map[streamVersion]int64, len(rows))
+	for i, r := range rows {
+		if r.Version > 0 {
+			produced[streamVersion{r.Stream, r.Version}] = first + int64(i)
+		}
+	}
 	for _, st := range states {
-		if _, err := stmt.ExecContext(ctx, st.Stream, st.Version, string(st.State), st.Time.UTC().Format(time.RFC3339Nano)); err != nil {
+		seq, ok := produced[streamVersion{st.Stream, st.Version}]
+		if !ok {
+			err := tx.QueryRowContext(ctx, `SELECT seq FROM event WHERE stream = ? AND version = ?`, st.Stream, st.Version).Scan(&seq)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("state %s version %d: no event row holds that version", st.Stream, st.Version)
+			}
+			if err != nil {
+				return mapErr(fmt.Sprintf("state %s", st.Stream), err)
+			}
+		}
+		if _, err := stmt.ExecContext(ctx, seq, st.Stream, st.Version, string(st.State), st.Time.UTC().Format(time.RFC3339Nano)); err != nil {
 			return mapErr(fmt.Sprintf("state %s", st.Stream), err)
 		}
 	}

@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"io/fs"
 	"slices"
+	"strings"
 	"testing"
 
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
@@ -35,8 +37,9 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM schema_migration`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("schema_migration has %d rows (%v), want 1", n, err)
+	want, _ := fs.Glob(sqlite.Migrations, "migrations/*.sql")
+	if err := db.QueryRow(`SELECT count(*) FROM schema_migration`).Scan(&n); err != nil || n != len(want) {
+		t.Fatalf("schema_migration has %d rows (%v), want %d", n, err, len(want))
 	}
 	var mode string
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
@@ -150,5 +153,29 @@ func TestPublishedSeqKeepsTheMax(t *testing.T) {
 		if err != nil || got != st.want {
 			t.Fatalf("%s: PublishedSeq = %d, %v; want %d", st.name, got, err, st.want)
 		}
+	}
+}
+
+// TestAppendRefusesAStateNoEventProduced: a state row names the event row that produced
+// its version; a state of a version no row holds is refused and nothing is written.
+func TestAppendRefusesAStateNoEventProduced(t *testing.T) {
+	s, _ := openStore(t)
+	mustAppend(t, s, []sqlite.Row{accepted("wallet.a", 1, "")}, []sqlite.State{state("wallet.a", 1)}, 0)
+	err := s.Append(context.Background(), []sqlite.Row{accepted("wallet.a", 2, "")}, []sqlite.State{state("wallet.a", 2), state("wallet.ghost", 1)}, 0)
+	if err == nil || !strings.Contains(err.Error(), "wallet.ghost version 1: no event row") {
+		t.Fatalf("Append of a state without its event row: %v, want an error naming it", err)
+	}
+	if s.LastSeq() != 1 || len(allRows(t, s)) != 1 {
+		t.Fatalf("the refused Append wrote rows: LastSeq %d", s.LastSeq())
+	}
+	st, ok, err := s.LatestState(context.Background(), "wallet.a")
+	if err != nil || !ok || st.Version != 1 {
+		t.Fatalf("LatestState after the refused Append = %+v, %v, %v; want version 1", st, ok, err)
+	}
+	// the state of a version an earlier Append wrote goes under that row's seq
+	mustAppend(t, s, []sqlite.Row{accepted("wallet.a", 2, "")}, nil, 0)
+	mustAppend(t, s, []sqlite.Row{accepted("wallet.b", 1, "")}, []sqlite.State{state("wallet.a", 2)}, 0)
+	if st, ok, err := s.LatestState(context.Background(), "wallet.a"); err != nil || !ok || st.Version != 2 {
+		t.Fatalf("LatestState = %+v, %v, %v; want version 2", st, ok, err)
 	}
 }
