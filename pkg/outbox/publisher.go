@@ -33,6 +33,7 @@ type Publisher struct {
 	log       *slog.Logger
 	notify    chan struct{}
 	published atomic.Int64
+	logReads  atomic.Int64 // how often next read the log
 	batch     int
 
 	mu         sync.Mutex
@@ -152,7 +153,14 @@ func (p *Publisher) next(ctx context.Context, cursor int64) ([]Message, int64, e
 		p.mu.Unlock()
 		return msgs, to, nil
 	}
+	if p.coverTo > 0 && p.coverTo == cursor && cursor >= p.coverFrom {
+		// Every row handed over is published, and every later commit will be handed
+		// over (and wake the publisher): nothing to read from the log.
+		p.mu.Unlock()
+		return nil, cursor, nil
+	}
 	p.mu.Unlock()
+	p.logReads.Add(1)
 	rows, err := p.store.RowsAfter(ctx, cursor, p.batch)
 	if err != nil || len(rows) == 0 {
 		return nil, cursor, err
