@@ -55,6 +55,7 @@ type Forwards struct {
 type flow struct {
 	info    Info
 	timeout time.Duration
+	lease   time.Duration // how long a dequeued message stays with this forwarder
 	delay   time.Duration
 	running atomic.Int64
 	commits atomic.Int64
@@ -75,7 +76,7 @@ func New(cfg queue.Config, nc *nats.Conn, log *slog.Logger) *Forwards {
 		f := &flow{
 			info: Info{Kind: "service", Alias: c.Alias, Group: group, Source: c.Source, Target: c.Target.Service,
 				Reply: c.Reply.Queue, Delay: time.Duration(c.Reply.Delay).Seconds(), CI: c.Instances},
-			timeout: time.Duration(c.Target.Timeout), delay: time.Duration(c.Reply.Delay), step: callService,
+			timeout: time.Duration(c.Target.Timeout), lease: time.Duration(c.Lease), delay: time.Duration(c.Reply.Delay), step: callService,
 		}
 		if c.Target.Command != "" {
 			domain, _, _ := strings.Cut(c.Target.Command, ".")
@@ -88,7 +89,7 @@ func New(cfg queue.Config, nc *nats.Conn, log *slog.Logger) *Forwards {
 		fs.flows = append(fs.flows, &flow{
 			info: Info{Kind: "queue", Alias: c.Alias, Group: group, Source: c.Source, Target: c.Target.Queue,
 				Delay: time.Duration(c.Target.Delay).Seconds(), CI: c.Instances},
-			timeout: 5 * time.Second, delay: time.Duration(c.Target.Delay), step: toQueue,
+			timeout: queue.ForwardQueueTimeout, lease: time.Duration(c.Lease), delay: time.Duration(c.Target.Delay), step: toQueue,
 		})
 	}
 	for _, f := range fs.flows {
@@ -134,7 +135,10 @@ func (fs *Forwards) Info() []Info {
 func (f *flow) run(ctx context.Context, log *slog.Logger) {
 	f.running.Add(1)
 	defer f.running.Add(-1)
-	lease := f.timeout + 30*time.Second
+	lease := f.lease
+	if lease <= 0 { // a Config not from ParseConfig
+		lease = f.timeout + 30*time.Second
+	}
 	for ctx.Err() == nil {
 		d, err := f.q.Dequeue(ctx, f.info.Source, queue.Select{Wait: time.Second, Lease: lease})
 		if errors.Is(err, queue.ErrNoMessage) {

@@ -64,6 +64,10 @@ type ForwardServiceConfig struct {
 		Queue string   `yaml:"queue"`
 		Delay Duration `yaml:"delay"`
 	} `yaml:"reply"`
+	// Lease is how long a dequeued message stays with its forwarder: one that dies
+	// mid-flow holds it this long before the owner rolls it back. Default
+	// target.timeout + 30s; it must outlast target.timeout.
+	Lease Duration `yaml:"lease"`
 }
 
 // ForwardQueueConfig moves messages from Source to Target.Queue, in any domain.
@@ -75,7 +79,13 @@ type ForwardQueueConfig struct {
 		Queue string   `yaml:"queue"`
 		Delay Duration `yaml:"delay"`
 	} `yaml:"target"`
+	// Lease is how long a dequeued message stays with its forwarder before the owner
+	// rolls it back (the forwarder is presumed dead). Default 35s, at least 1s.
+	Lease Duration `yaml:"lease"`
 }
+
+// ForwardQueueTimeout bounds a forward-queue's enqueue to its target.
+const ForwardQueueTimeout = 5 * time.Second
 
 // Duration is a time.Duration written as "1.5s" in YAML.
 type Duration time.Duration
@@ -125,6 +135,9 @@ func (c *Config) applyDefaults() {
 		if f.Target.Timeout == 0 {
 			f.Target.Timeout = Duration(5 * time.Second)
 		}
+		if f.Lease == 0 {
+			f.Lease = f.Target.Timeout + Duration(30*time.Second)
+		}
 	}
 	for i := range c.Forward.Queues {
 		f := &c.Forward.Queues[i]
@@ -133,6 +146,9 @@ func (c *Config) applyDefaults() {
 		}
 		if f.Instances == 0 {
 			f.Instances = 1
+		}
+		if f.Lease == 0 {
+			f.Lease = Duration(ForwardQueueTimeout + 30*time.Second)
 		}
 	}
 }
@@ -174,10 +190,16 @@ func (c Config) Validate() error {
 		if d, cmd, ok := strings.Cut(f.Target.Command, "."); f.Target.Command != "" && (!ok || d == "" || cmd == "") {
 			return fmt.Errorf("forward-service %q: target.command %q: want <domain>.<command>", f.Alias, f.Target.Command)
 		}
+		if f.Lease != 0 && f.Lease <= f.Target.Timeout {
+			return fmt.Errorf("forward-service %q: lease %s must outlast target.timeout %s", f.Alias, time.Duration(f.Lease), time.Duration(f.Target.Timeout))
+		}
 	}
 	for _, f := range c.Forward.Queues {
 		if f.Source == "" || f.Target.Queue == "" || f.Instances < 0 {
 			return fmt.Errorf("forward-queue %q: source and target.queue are required, instances >= 0", f.Alias)
+		}
+		if f.Lease != 0 && f.Lease < Duration(time.Second) {
+			return fmt.Errorf("forward-queue %q: lease %s: want at least 1s", f.Alias, time.Duration(f.Lease))
 		}
 	}
 	return nil

@@ -30,10 +30,10 @@ forward:
 		t.Fatalf("queues: %+v", cfg.Queues)
 	}
 	fs := cfg.Forward.Services[0]
-	if fs.Alias != "b1" || fs.Instances != 1 || time.Duration(fs.Target.Timeout) != 5*time.Second {
+	if fs.Alias != "b1" || fs.Instances != 1 || time.Duration(fs.Target.Timeout) != 5*time.Second || time.Duration(fs.Lease) != 35*time.Second {
 		t.Fatalf("forward-service defaults: %+v", fs)
 	}
-	if fq := cfg.Forward.Queues[0]; fq.Alias != "move" || fq.Instances != 4 || time.Duration(fq.Target.Delay) != 250*time.Millisecond {
+	if fq := cfg.Forward.Queues[0]; fq.Alias != "move" || fq.Instances != 4 || time.Duration(fq.Target.Delay) != 250*time.Millisecond || time.Duration(fq.Lease) != 35*time.Second {
 		t.Fatalf("forward-queue: %+v", fq)
 	}
 }
@@ -50,6 +50,8 @@ func TestParseConfigRejects(t *testing.T) {
 		"forward no target":  "domain: A\nforward: {services: [{source: a}]}",
 		"forward-queue bare": "domain: A\nforward: {queues: [{source: a}]}",
 		"notify no queue":    "domain: A\nnotify: [{stream: wallet, type: debited}]",
+		"lease within call":  "domain: A\nforward: {services: [{source: a, target: {service: s, timeout: 2s}, lease: 2s}]}",
+		"lease too short":    "domain: A\nforward: {queues: [{source: a, target: {queue: b}, lease: 100ms}]}",
 	} {
 		if _, err := queue.ParseConfig([]byte(yaml)); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -71,4 +73,17 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseConfigLease(t *testing.T) {
+	cfg, err := queue.ParseConfig([]byte("domain: A\nforward:\n  services: [{source: a, target: {service: s, timeout: 1s}, lease: 3s}]\n  queues: [{source: a, target: {queue: b}, lease: 2s}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := time.Duration(cfg.Forward.Services[0].Lease); l != 3*time.Second {
+		t.Fatalf("forward-service lease %s", l)
+	}
+	if l := time.Duration(cfg.Forward.Queues[0].Lease); l != 2*time.Second {
+		t.Fatalf("forward-queue lease %s", l)
+	}
 }

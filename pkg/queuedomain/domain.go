@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -31,7 +32,19 @@ type Config struct {
 	// NATSURL is the server to connect to. Empty: embed a server as Embed says.
 	NATSURL string
 	Embed   Embed
+	// Role is what this process runs: RoleAll (the default), RoleOwner or RoleForwards,
+	// so the forwarders can run (and be scaled, and die) apart from the owner.
+	Role string
 }
+
+// Roles of a domain process.
+const (
+	RoleAll      = "all"      // owner, notifications, example services and forwards
+	RoleOwner    = "owner"    // everything but the forwards
+	RoleForwards = "forwards" // the forwards only, against an owner running elsewhere
+)
+
+func (c Config) runs(role string) bool { return c.Role == "" || c.Role == RoleAll || c.Role == role }
 
 // Embed configures the domain's embedded NATS server.
 type Embed struct {
@@ -50,6 +63,9 @@ func (c Config) Validate() error {
 	if c.NATSURL == "" && c.Embed.StoreDir == "" {
 		return errors.New("no NATS URL and no store directory for an embedded server")
 	}
+	if c.Role != "" && c.Role != RoleAll && c.Role != RoleOwner && c.Role != RoleForwards {
+		return fmt.Errorf("role %q: want %s, %s or %s", c.Role, RoleAll, RoleOwner, RoleForwards)
+	}
 	return nil
 }
 
@@ -62,6 +78,7 @@ type Domain struct {
 	nc       *nats.Conn
 	forwards *forward.Forwards
 	services []*forward.Service
+	ready    atomic.Bool // serving its role
 }
 
 // Connection is one line of the domain connection listing.
@@ -114,8 +131,26 @@ func (d *Domain) LeafURL() string {
 // Forwards returns the domain's forwards (for their statistics).
 func (d *Domain) Forwards() *forward.Forwards { return d.forwards }
 
-// Run serves the domain until ctx is done: queues, forwards, services, listings.
+// Ready reports whether the domain serves its role and is connected to NATS: for /readyz.
+func (d *Domain) Ready(context.Context) error {
+	if !d.ready.Load() {
+		return errors.New("not serving yet")
+	}
+	if !d.nc.IsConnected() {
+		return errors.New("not connected to NATS")
+	}
+	return nil
+}
+
+// Run serves the domain until ctx is done: queues, forwards, services, listings (those
+// of its role).
 func (d *Domain) Run(ctx context.Context) error {
+	d.forwards = forward.New(d.cfg.Queues, d.nc, d.log)
+	if !d.cfg.runs(RoleOwner) {
+		d.ready.Store(true)
+		defer d.ready.Store(false)
+		return d.forwards.Run(ctx)
+	}
 	owner, err := queue.NewOwner(d.cfg.Queues, d.nc, d.log)
 	if err != nil {
 		return err
@@ -139,7 +174,6 @@ func (d *Domain) Run(ctx context.Context) error {
 		return err
 	}
 	defer sub.Unsubscribe() //nolint:errcheck
-	d.forwards = forward.New(d.cfg.Queues, d.nc, d.log)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -154,10 +188,14 @@ func (d *Domain) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return
 		}
+		d.ready.Store(true)
 		wg.Go(func() { queue.NewNotifier(d.cfg.Queues, d.nc, d.log).Run(ctx) }) //nolint:errcheck // returns nil
-		d.forwards.Run(ctx)                                                     //nolint:errcheck // returns nil
+		if d.cfg.runs(RoleForwards) {
+			d.forwards.Run(ctx) //nolint:errcheck // returns nil
+		}
 	})
 	wg.Wait()
+	d.ready.Store(false)
 	return ownerErr
 }
 
