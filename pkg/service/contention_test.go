@@ -1,15 +1,16 @@
 package service_test
 
 import (
-	"os"
+	"context"
 	"os/exec"
-	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
@@ -36,9 +37,43 @@ func sqlite3Shell(t *testing.T, script string) (stop func()) {
 	return stop
 }
 
+// briefLocks takes the write lock of path (BEGIN IMMEDIATE) from a connection of its own
+// for 20ms, then leaves it free for 50ms, over and over for d, and returns how long each
+// hold really lasted (a busy machine stretches them). A round whose BEGIN does not get
+// the lock within 500ms from the busy writer is skipped.
+func briefLocks(t *testing.T, path string, d time.Duration) []time.Duration {
+	t.Helper()
+	db, err := sqlite.OpenDB(path, false, sqlite.Options{BusyTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	var holds []time.Duration
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+			conn.Close() // the writer kept the lock (busy, not brief): try again next round
+			continue
+		}
+		took := time.Now()
+		time.Sleep(20 * time.Millisecond)
+		_, err = conn.ExecContext(ctx, `ROLLBACK`)
+		holds = append(holds, time.Since(took))
+		conn.Close()
+		if err != nil {
+			t.Fatalf("ROLLBACK: %v", err)
+		}
+	}
+	return holds
+}
+
 // TestSQLiteContention: while a keyed load runs, another process reads the writer's
 // file in a loop, each time holding a read transaction (the seed's sqlite3 shell loop).
-// First, for 2s, another process takes the write lock over and over for 20ms at a
+// First, for 2s, another connection takes the write lock over and over for 20ms at a
 // time (as a checkpoint or a short write would): no command is answered 503. Then twice
 // another process holds the write lock (BEGIN IMMEDIATE) for 3s: commands are answered
 // 503 fast (each within 1s, the target being 500ms: twice sqlite.CommitBusyTimeout plus
@@ -68,13 +103,13 @@ func TestSQLiteContention(t *testing.T) {
 	}()
 
 	time.Sleep(500 * time.Millisecond)
-	briefLog := filepath.Join(t.TempDir(), "brief")
 	briefFrom := time.Now()
-	stopBrief := sqlite3Shell(t, `while :; do printf '.timeout 2000\nBEGIN IMMEDIATE;\n.shell sleep 0.02\nCOMMIT;\n' | sqlite3 '`+s.WalletDB+`' >/dev/null 2>&1 && echo >> '`+briefLog+`'; done`)
-	time.Sleep(2 * time.Second)
-	stopBrief()
+	holds := briefLocks(t, s.WalletDB, 2*time.Second)
 	briefTo := time.Now()
-	brief, _ := os.ReadFile(briefLog)
+	var longestHold time.Duration
+	if len(holds) > 0 {
+		longestHold = slices.Max(holds)
+	}
 
 	for range 2 {
 		time.Sleep(time.Second)
@@ -115,11 +150,13 @@ func TestSQLiteContention(t *testing.T) {
 		}
 		slowest = max(slowest, k.Slowest)
 	}
-	if n := strings.Count(string(brief), "\n"); n < 3 {
-		t.Errorf("only %d brief write locks were taken beside the load", n)
-	}
-	if briefRefused > 0 {
-		t.Errorf("%d commands answered 503 while another process took the write lock for 20ms at a time", briefRefused)
+	switch {
+	case len(holds) < 10:
+		t.Errorf("only %d brief write locks were taken beside the load", len(holds))
+	case longestHold >= sqlite.CommitBusyTimeout*3/4:
+		t.Logf("a brief write lock was held %s (a busy machine): not checking for 503s beside them", longestHold.Round(time.Millisecond))
+	case briefRefused > 0:
+		t.Errorf("%d commands answered 503 while another connection took the write lock for at most %s at a time", briefRefused, longestHold.Round(time.Millisecond))
 	}
 	if codes[503] == 0 {
 		t.Error("no command was answered 503 while another process held the write lock")
@@ -142,6 +179,6 @@ func TestSQLiteContention(t *testing.T) {
 			t.Errorf("first commit %s after the lock was released", r)
 		}
 	}
-	t.Logf("FIGURES contention: brief write locks (20ms) %d in 2s, 503s meanwhile %d; write lock held 2 x 3s beside a reader loop; %s; answers while locked %v; request to 503 %s; slowest answer %s; lock released to first commit %s",
-		strings.Count(string(brief), "\n"), briefRefused, f, codes, spread(refused), slowest.Round(time.Millisecond), durations(recoveries))
+	t.Logf("FIGURES contention: brief write locks %d in 2s (longest %s), 503s meanwhile %d; write lock held 2 x 3s beside a reader loop; %s; answers while locked %v; request to 503 %s; slowest answer %s; lock released to first commit %s",
+		len(holds), longestHold.Round(time.Millisecond), briefRefused, f, codes, spread(refused), slowest.Round(time.Millisecond), durations(recoveries))
 }
