@@ -79,6 +79,7 @@ if [[ -d utils/tests ]]; then
 fi
 step "e2e (scripts and README walkthrough)" bash scripts/e2e_local.sh
 step "e2e under Docker Compose (skipped without a Docker engine)" bash scripts/e2e_compose.sh
+step "faults under Docker Compose: Redis and NATS restarts, a full disk (skipped without a Docker engine)" bash scripts/e2e_compose_faults.sh
 
 if ((${#failed[@]} > 0)); then
 	echo "test.sh: FAILED (${failed[*]}) after ${SECONDS}s"

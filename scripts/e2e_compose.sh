@@ -23,76 +23,20 @@ log() { printf 'e2e-compose: %s\n' "$*"; }
 # shellcheck source=scripts/e2e_walkthrough.sh
 source "$(dirname "${BASH_SOURCE[0]}")/e2e_walkthrough.sh"
 
-if ! docker_answers; then
-	log "skipped: no Docker engine answers 'docker info' (the compose path is tested where one does)"
-	exit 0
-fi
-if ! COMPOSE=$(compose_cmd); then
-	log "skipped: a Docker engine answers but neither 'docker compose' nor 'docker-compose' is installed"
-	exit 0
-fi
+# shellcheck source=scripts/e2e_compose_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/e2e_compose_lib.sh"
+e2e_compose_preflight
 
 export HTTP_PORT=80 COMPOSE_PROJECT_NAME=uneventful_e2e
 WALLET=28skwt5B8zTrs6AqBWrSgCHLcRL
 BASE_URL=http://localhost
 STACK_PORTS=(80 4222 8222 6379 8081)
-STARTED=$SECONDS
-PHASE_STARTED=$SECONDS
-TIMINGS=()
-STEP=preflight
-ARMED=0
-TMP=$(mktemp -d)
 ENV_WAS_THERE=0
 [[ -e .env ]] && ENV_WAS_THERE=1
-IMAGES_BEFORE=$(docker images -q --no-trunc | sort -u)
+e2e_cleanup_more() { ((ENV_WAS_THERE)) || rm -f .env; }
+e2e_compose_init
 
-step() {
-	[[ $STEP == preflight ]] || TIMINGS+=("$STEP: $((SECONDS - PHASE_STARTED))s")
-	STEP=$1
-	PHASE_STARTED=$SECONDS
-	log "== $STEP ($((SECONDS - STARTED))s)"
-}
-
-cleanup() {
-	local made img
-	$COMPOSE down -v --remove-orphans >/dev/null 2>&1 || true
-	if [[ ${E2E_KEEP_IMAGES:-0} != 1 ]]; then
-		made=$(comm -13 <(printf '%s\n' "$IMAGES_BEFORE") <(docker images -q --no-trunc | sort -u))
-		for img in $made; do docker rmi -f "$img" >/dev/null 2>&1 || true; done
-		[[ -z $made ]] || log "removed the $(wc -w <<<"$made") images this test built"
-	fi
-	((ENV_WAS_THERE)) || rm -f .env
-}
-
-on_exit() {
-	local rc=$?
-	trap - EXIT INT TERM
-	[[ -n ${LOAD_PIDS:-} ]] && kill $LOAD_PIDS 2>/dev/null
-	if ((rc != 0)); then
-		log "FAILED at step: $STEP (exit $rc)"
-		if ((ARMED)); then
-			compose_report || true
-		fi
-	fi
-	if ((ARMED)); then
-		log "cleaning up: containers, volumes, images it built"
-		cleanup
-	fi
-	rm -rf "$TMP"
-	if ((rc == 0)); then
-		log "$passed passed, 0 failed (${SECONDS}s)"
-	else
-		log "$passed passed, 1 failed (${SECONDS}s)"
-	fi
-	exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-for tool in curl jq redis-cli python3 timeout; do
-	command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
-done
+e2e_need_tools curl jq redis-cli python3 timeout
 PYTHON=python
 command -v python >/dev/null 2>&1 || PYTHON=python3
 
@@ -123,9 +67,6 @@ start_background() {
 }
 
 container_ids() { $COMPOSE ps -q | sort | tr '\n' ' '; }
-writer_id() { $COMPOSE ps -q wallet_writer_service; }
-sql() { $COMPOSE exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db -line "$1"; }
-balance() { curl -fsS -m 10 "$BASE_URL/wallet/$1/balance"; }
 
 # ---------------------------------------------------------------------------
 step "preflight: the stack's ports are free"
@@ -145,6 +86,7 @@ while read -r image; do
 done < <(compose_public_images)
 ok "./pull.sh: every public image is present (pulled or stand-in, as it says above)"
 [[ -s .env ]] || fail "no .env generated"
+# shellcheck disable=SC2015 # fail exits
 grep -q '^REDIS_PASSWORD=[0-9a-f]\{48\}$' .env && grep -q '^NATS_PASSWORD=[0-9a-f]\{48\}$' .env ||
 	fail ".env lacks generated passwords"
 ok ".env holds generated NATS and Redis passwords"
@@ -218,7 +160,6 @@ keyed_load() { # WALLET INDEX: one line "key status" per request
 	done
 }
 restarts_before=$(docker inspect -f '{{.RestartCount}}' "$(writer_id)")
-LOAD_PIDS=
 for i in "${!WALLETS[@]}"; do
 	keyed_load "${WALLETS[i]}" "$i" &
 	LOAD_PIDS+=" $!"
@@ -269,8 +210,8 @@ done <"$TMP/load"
 ok "every unacknowledged request, retried with its Idempotency-Key, is acknowledged"
 keys_in_log=$(sql "SELECT idempotency_key FROM event WHERE outcome = 'accepted' AND idempotency_key LIKE 'e2e-%';" |
 	sed -n 's/^ *idempotency_key = //p' | sort)
-missing=$(comm -23 <(grep ' 200$' "$TMP/load" | cut -d' ' -f1 | sort) <(printf '%s\n' "$keys_in_log") | head -n 5)
-[[ -z $missing ]] || fail "acknowledged writes missing from the event table: $missing"
+missing_keys=$(comm -23 <(grep ' 200$' "$TMP/load" | cut -d' ' -f1 | sort) <(printf '%s\n' "$keys_in_log") | head -n 5)
+[[ -z $missing_keys ]] || fail "acknowledged writes missing from the event table: $missing_keys"
 ok "all $acked writes acknowledged before/through the kill are in the event table"
 [[ -z $(uniq -d <<<"$keys_in_log") ]] || fail "a key was applied twice: $(uniq -d <<<"$keys_in_log" | head -n 3)"
 for i in "${!WALLETS[@]}"; do
@@ -279,14 +220,11 @@ for i in "${!WALLETS[@]}"; do
 	expect_json "wallet $i: $n keyed credits of 1.00 applied exactly once" "$got" \
 		".version == $n and .balance == \"$n.00\""
 done
-events=$(sql "SELECT sum(json_array_length(events)) AS n FROM event;" | sed -n 's/^ *n = //p')
-deadline=$((SECONDS + 30))
-until [[ $(curl -s -m 5 "$BASE_URL:8081/history?after=0&limit=1" | jq -r .newest) == "$events" ]]; do
-	((SECONDS < deadline)) || fail "history newest is $(curl -s "$BASE_URL:8081/history?after=0&limit=1" | jq -r .newest), want $events (the writer's events) after 30 s"
-	sleep 0.5
-done
+events=$(writer_events)
+wait_history "$BASE_URL:8081/history" "$events" 30
 ok "the history writer holds exactly the writer's $events events (published through the kill, none twice)"
 run_adapted "docker-compose exec -T wallet_writer_service wallet_writer verify"
+# shellcheck disable=SC2016 # a README line, backquotes included
 readme_line '`docker-compose exec -T wallet_writer_service wallet_writer verify` replays the event log'
 ok "wallet_writer verify in the container: the event log replays to the state log"
 
@@ -328,5 +266,5 @@ step "./run.sh down -v"
 ok "./run.sh down -v: containers and volumes gone"
 ports_free "after ./run.sh down -v"
 ok "ports ${STACK_PORTS[*]} are free again"
-step done
+step "done"
 log "phase times: $(printf '%s; ' "${TIMINGS[@]}")"
