@@ -85,7 +85,7 @@ load_wait() {
 		cat "$TMP/$1.out" "$TMP/$1.err" >&2
 		fail "the $1 load failed (exit $rc)"
 	fi
-	ok "$1 load: $(jq -c '{commands, acknowledged, rejected, retries, retried_answers, api_reads, redis_reads, redis_misses, redis_read_errors, older_than_served}' "$TMP/$1.out")"
+	ok "$1 load: $(jq -c '{commands, acknowledged, rejected, retries, retried_answers, slowest_write_ms, api_reads, redis_reads, redis_misses, redis_read_errors, older_than_served}' "$TMP/$1.out")"
 }
 
 # sql_json EXPR: the value of one SQL expression (a JSON document) on the writer's database.
@@ -118,8 +118,7 @@ check_all() {
 
 verify_replay() {
 	local out rc=0
-	# shellcheck disable=SC2086 # "docker compose" is two words
-	out=$(timeout 60 $COMPOSE exec -T wallet_writer_service wallet_writer verify 2>&1) || rc=$?
+	out=$(timeout 60 docker exec "$(writer_id)" wallet_writer verify 2>&1) || rc=$?
 	((rc == 0)) || {
 		printf '%s\n' "$out" >&2
 		fail "$1: wallet_writer verify exited $rc"
@@ -133,7 +132,7 @@ first_ok() { "${LOADER[@]}" first-ok --records "$TMP"/*.jsonl --since "$1"; }
 # figures NAME PREFIX RECOVERY EXTRA: one FIGURES line from the load and the last check.
 figures() {
 	local line
-	line="FIGURES compose $1: $(jq -r '"commands \(.commands), acknowledged (2xx) \(.acknowledged), rejected 422 \(.rejected), retries \(.retries) (\(.retried_commands) commands; answers retried: \(.retried_answers | to_entries | map("\(.key) x\(.value)") | join(", ") | if . == "" then "none" else . end))"' "$TMP/$2.out"), $(jq -r '"lost \(.lost), duplicated \(.duplicated); history \(.history_events) events gapless"' "$TMP/check.out"); recovery $3${4:+; $4}"
+	line="FIGURES compose $1: $(jq -r '"commands \(.commands), acknowledged (2xx) \(.acknowledged), rejected 422 \(.rejected), retries \(.retries) (\(.retried_commands) commands; answers retried: \(.retried_answers | to_entries | map("\(.key) x\(.value)") | join(", ") | if . == "" then "none" else . end)), slowest answer \(.slowest_write_ms) ms"' "$TMP/$2.out"), $(jq -r '"lost \(.lost), duplicated \(.duplicated); history \(.history_events) events gapless"' "$TMP/check.out"); recovery $3${4:+; $4}"
 	log "$line"
 	FIGURES+=("$line")
 }
@@ -174,6 +173,9 @@ compose_wait_ready || fail "the stack did not become healthy"
 [[ $(docker volume inspect -f '{{index .Options "type"}}' "$WRITER_VOLUME") == tmpfs ]] ||
 	fail "the writer's volume is not a tmpfs"
 ok "every container healthy; the writer's volume is a tmpfs of $(docker volume inspect -f '{{index .Options "o"}}' "$WRITER_VOLUME")"
+# No fault here restarts the writer's container: its id is looked up once (compose is slow).
+WRITER_ID=$(writer_id)
+writer_id() { printf '%s\n' "$WRITER_ID"; }
 
 step "warm-up: the idle wallets get written once"
 AROUND=1 load warm 120 "$(join "${IDLE[@]}")"
@@ -186,7 +188,6 @@ fault_cache() {
 	restart_service cache
 	up=$UP_MS
 	load_wait cache
-	compose_wait_ready || fail "not healthy after the cache restart"
 	recovery=$(first_ok "$up") || fail "no write acknowledged after the cache restart"
 	dump_log
 	"${LOADER[@]}" wait-redis --states "$TMP/states.json" --redis "$REDIS" --timeout 60 >"$TMP/redis.out" || {
@@ -243,9 +244,9 @@ fault_disk() {
 	got=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$BASE_URL/wallet/${ACTIVE[0]}/balance") || true
 	[[ $got == 200 ]] || fail "a read while the volume is full answered $got"
 	ok "reads go on while the volume is full (GET balance 200)"
-	grep -q 'database or disk is full' <($COMPOSE logs --no-color wallet_writer_service 2>&1) ||
+	line=$(docker logs "$(writer_id)" 2>&1 | grep -m 1 'database or disk is full') ||
 		fail "the writer logged no line saying the disk is full"
-	ok "the writer says why: $($COMPOSE logs --no-color wallet_writer_service 2>&1 | grep -m 1 'database or disk is full' | sed 's/^[^|]*| //' | cut -c1-220)"
+	ok "the writer says why: $(cut -c1-220 <<<"$line")"
 	in_log=$(sql "SELECT count(*) AS n FROM event WHERE idempotency_key LIKE 'disk-probe-%';" | sed -n 's/^ *n = //p')
 	[[ $in_log == 0 ]] || fail "$in_log refused writes are in the event log"
 	ok "none of the refused writes is in the event log"

@@ -91,7 +91,7 @@ e2e_on_exit() {
 
 writer_id() { $COMPOSE ps -q wallet_writer_service; }
 # sql QUERY: QUERY on the writer's database, in its container, printed as sqlite3 -line does.
-sql() { $COMPOSE exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db -line "$1"; }
+sql() { docker exec "$(writer_id)" sqlite3 data/wallet_writer/datastore.db -line "$1"; }
 balance() { curl -fsS -m 10 "$BASE_URL/wallet/$1/balance"; }
 # writer_events: how many events the writer's event log holds.
 writer_events() { sql "SELECT sum(json_array_length(events)) AS n FROM event;" | sed -n 's/^ *n = //p'; }

@@ -306,6 +306,7 @@ def summarize(recs):
         "unsettled": finals["unsettled"],
         "bad": sum(v for k, v in finals.items() if k.startswith("bad")),
         "status_500": sum(1 for r in recs for a in r["attempts"] if a[2] == 500),
+        "slowest_write_ms": max((a[1] - a[0] for r in recs for a in r["attempts"]), default=0),
     }
 
 
