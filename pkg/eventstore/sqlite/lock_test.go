@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,16 +19,7 @@ func TestAppendUnavailableWhileAnotherWriterHoldsTheLock(t *testing.T) {
 	s, path := openStore(t) // BusyTimeout 200ms
 	mustAppend(t, s, []sqlite.Row{accepted("wallet.a", 1, "")}, nil, 0)
 
-	other, err := sqlite.OpenDB(path, false, sqlite.Options{BusyTimeout: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := otherConn(t, path)
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		t.Fatalf("BEGIN IMMEDIATE: %v", err)
 	}
@@ -45,7 +37,7 @@ func TestAppendUnavailableWhileAnotherWriterHoldsTheLock(t *testing.T) {
 	for attempt := 0; attempt < 2; attempt++ { // twice: a failure must not wedge the connection
 		rows := []sqlite.Row{accepted("wallet.a", 2, "")}
 		start := time.Now()
-		err = s.Append(ctx, rows, []sqlite.State{state("wallet.a", 2)}, 0)
+		err := s.Append(ctx, rows, []sqlite.State{state("wallet.a", 2)}, 0)
 		took := time.Since(start)
 		if k := failure.KindOf(err); k != failure.Unavailable {
 			t.Fatalf("attempt %d: Append while locked: %v (kind %q), want unavailable", attempt, err, k)
@@ -104,6 +96,22 @@ func TestReaderDoesNotBlockAppend(t *testing.T) {
 	}
 }
 
+// otherConn returns a write connection of its own to path (as another process would
+// hold), closed at cleanup.
+func otherConn(t *testing.T, path string) *sql.Conn {
+	t.Helper()
+	other, err := sqlite.OpenDB(path, false, sqlite.Options{BusyTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(); other.Close() })
+	return conn
+}
+
 // openCommitStore opens a store the way a writer answering clients does: the write lock
 // waited for CommitBusyTimeout.
 func openCommitStore(t *testing.T) (*sqlite.Store, string) {
@@ -123,16 +131,7 @@ func openCommitStore(t *testing.T) (*sqlite.Store, string) {
 func TestCommitBusyTimeout(t *testing.T) {
 	ctx := context.Background()
 	s, path := openCommitStore(t)
-	other, err := sqlite.OpenDB(path, false, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := otherConn(t, path)
 	exec := func(q string) {
 		t.Helper()
 		if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -148,7 +147,7 @@ func TestCommitBusyTimeout(t *testing.T) {
 
 	exec(`BEGIN IMMEDIATE`)
 	start := time.Now()
-	err = s.Append(ctx, []sqlite.Row{accepted("wallet.a", 2, "")}, nil, 0)
+	err := s.Append(ctx, []sqlite.Row{accepted("wallet.a", 2, "")}, nil, 0)
 	took := time.Since(start)
 	if k := failure.KindOf(err); k != failure.Unavailable {
 		t.Fatalf("Append while locked: %v (kind %q), want unavailable", err, k)
@@ -163,8 +162,9 @@ func TestCommitBusyTimeout(t *testing.T) {
 	}
 }
 
-// TestCommitBusyTimeoutBesideCheckpoints: another process checkpointing the file over and
-// over (TRUNCATE, which takes the write lock while it copies) never makes an Append fail.
+// TestCommitBusyTimeoutBesideCheckpoints: another process checkpointing the file every
+// 10ms (TRUNCATE, which takes the write lock while it copies) never makes an Append fail.
+// (Back to back with no pause, it would starve any writer, whatever its busy timeout.)
 func TestCommitBusyTimeoutBesideCheckpoints(t *testing.T) {
 	ctx := context.Background()
 	s, path := openCommitStore(t)
@@ -187,6 +187,7 @@ func TestCommitBusyTimeoutBesideCheckpoints(t *testing.T) {
 			if _, err := other.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err == nil {
 				n++
 			}
+			time.Sleep(10 * time.Millisecond) // a checkpointer runs now and then, not back to back
 		}
 	}()
 	for v := int64(1); v <= 300; v++ {
