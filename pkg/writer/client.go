@@ -3,7 +3,7 @@ package writer
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -12,11 +12,16 @@ import (
 )
 
 // Client sends requests to the writers of one domain. Safe for concurrent use.
+// Requests to one partition travel in batches (see lane): under load, many share one
+// NATS message each way.
 type Client struct {
 	nc         *nats.Conn
 	domain     string
 	partitions int
 	timeout    time.Duration
+
+	mu    sync.Mutex
+	lanes map[string]*lane // by subject
 }
 
 // NewClient returns a client for domain over nc. timeout bounds a request without a
@@ -28,7 +33,7 @@ func NewClient(nc *nats.Conn, domain string, partitions int, timeout time.Durati
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	return &Client{nc: nc, domain: domain, partitions: partitions, timeout: timeout}
+	return &Client{nc: nc, domain: domain, partitions: partitions, timeout: timeout, lanes: make(map[string]*lane)}
 }
 
 // Send sends req to the writer owning req.Entity and waits for the reply. Transport
@@ -46,23 +51,27 @@ func (c *Client) Send(ctx context.Context, req Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, failure.New(failure.Internal, "encode_request", err.Error())
 	}
-	msg, err := c.nc.RequestWithContext(ctx, Subject(req.Kind, c.domain, req.Entity, c.partitions), body)
-	switch {
-	case errors.Is(err, nats.ErrNoResponders):
-		return Reply{}, failure.New(failure.Unavailable, "writer_unavailable", "no writer is serving this entity; retry later")
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return Reply{}, failure.New(failure.Timeout, "timeout", "the writer did not answer in time; the outcome is unknown: retry with the same Idempotency-Key")
-	case errors.Is(err, context.Canceled):
-		return Reply{}, failure.New(failure.Timeout, "canceled", "the request was canceled; the outcome is unknown")
-	case err != nil:
-		return Reply{}, failure.New(failure.Unavailable, "nats_unavailable", err.Error())
+	data, err := c.lane(Subject(req.Kind, c.domain, req.Entity, c.partitions)).do(ctx, body)
+	if err != nil {
+		return Reply{}, err
 	}
 	var rep Reply
-	if err := json.Unmarshal(msg.Data, &rep); err != nil {
+	if err := json.Unmarshal(data, &rep); err != nil {
 		return Reply{}, failure.New(failure.Internal, "bad_reply", "the writer's reply is not valid JSON")
 	}
 	if rep.Error != nil {
 		return rep, rep.Error
 	}
 	return rep, nil
+}
+
+func (c *Client) lane(subject string) *lane {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.lanes[subject]
+	if l == nil {
+		l = &lane{nc: c.nc, subject: subject}
+		c.lanes[subject] = l
+	}
+	return l
 }

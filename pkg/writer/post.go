@@ -49,8 +49,8 @@ func (w *Writer[S]) postLoop(ctx context.Context) {
 func (w *Writer[S]) post(ctx context.Context, batch []*pending) {
 	w.project(ctx, batch)
 	for _, p := range batch {
-		if p.msg != nil && p.msg.Reply != "" {
-			p.msg.Respond(p.reply) //nolint:errcheck // a lost reply is a timeout for the client, who retries
+		if p.in != nil {
+			p.in.answer(p.idx, p.reply)
 		}
 	}
 	w.handOver(batch)

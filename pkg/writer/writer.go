@@ -80,7 +80,8 @@ type Writer[S any] struct {
 // pending is one request travelling through the writer.
 type pending struct {
 	req    Request
-	msg    *nats.Msg
+	in     *inbound // the message it came in; nil for none to answer
+	idx    int      // its place in that message
 	stream string
 	row    *sqlite.Row
 	update *redis.Update // for a load: the read model to restore
@@ -170,23 +171,67 @@ func (w *Writer[S]) drain(subs []*nats.Subscription) {
 	}
 }
 
-// receive decodes a request and queues it; it runs on the NATS delivery goroutine.
+// receive decodes a message of requests (a JSON array, see Client) and queues each; it
+// runs on the NATS delivery goroutine. The message is answered once every request has
+// its reply (see inbound).
 func (w *Writer[S]) receive(m *nats.Msg) {
-	var req Request
-	if err := json.Unmarshal(m.Data, &req); err != nil {
-		respondError(m, failure.New(failure.Invalid, "invalid_request", "request is not valid JSON"))
+	var reqs []Request
+	if err := json.Unmarshal(m.Data, &reqs); err != nil || len(reqs) == 0 {
+		respondError(m, failure.New(failure.Invalid, "invalid_request", "request is not a JSON array of requests"))
 		return
 	}
-	select {
-	case w.intake <- &pending{req: req, msg: m}:
-	default:
-		respondError(m, failure.New(failure.Overloaded, "overloaded", "the writer is at capacity; retry later"))
+	in := &inbound{msg: m, replies: make([][]byte, len(reqs))}
+	in.left.Store(int32(len(reqs)))
+	var shed []byte
+	for i, req := range reqs {
+		select {
+		case w.intake <- &pending{req: req, in: in, idx: i}:
+		default:
+			if shed == nil {
+				shed, _ = json.Marshal(Reply{Error: failure.New(failure.Overloaded, "overloaded", "the writer is at capacity; retry later")})
+			}
+			in.answer(i, shed)
+		}
 	}
 }
 
 func respondError(m *nats.Msg, e *failure.Error) {
 	b, _ := json.Marshal(Reply{Error: e})
 	m.Respond(b) //nolint:errcheck // the requester times out if this is lost
+}
+
+// inbound is one NATS message of requests. Its requests may be decided in different
+// batches; the reply (a JSON array in the same order) goes when the last one is answered.
+type inbound struct {
+	msg     *nats.Msg
+	replies [][]byte
+	left    atomic.Int32
+}
+
+// answer sets the reply of request i and sends the message's reply if it was the last.
+// Each i is answered once; the atomic count orders the writes of the replies before the
+// send.
+func (in *inbound) answer(i int, reply []byte) {
+	if len(reply) == 0 {
+		reply = errorReply(failure.New(failure.Internal, "no_reply", "the writer produced no reply"))
+	}
+	in.replies[i] = reply
+	if in.left.Add(-1) != 0 || in.msg.Reply == "" {
+		return
+	}
+	n := 1
+	for _, r := range in.replies {
+		n += len(r) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, r := range in.replies {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, r...)
+	}
+	in.msg.Respond(append(b, ']')) //nolint:errcheck // a lost reply is a timeout for the client, who retries
 }
 
 // commitLoop takes batches of requests off the intake and commits each in one

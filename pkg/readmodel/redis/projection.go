@@ -11,29 +11,50 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// apply adds the events (idempotent: same member, same score) and sets the state
-// document only if its version is newer than the stored one. Where no document is stored
-// (Redis lost it), it is set only if the events set is known to be complete: the update
-// says so (a restore) or its events start at version 1. Otherwise the document stays
-// missing, so the next read restores the entity from the log.
-// KEYS[1] state key, KEYS[2] events key; ARGV[1] version, ARGV[2] document (” for
-// events only), ARGV[3] '1' if the events set is complete, ARGV[4..] pairs of (version,
-// event JSON).
+// apply applies the updates of many entities in one call. For each it adds the events
+// (idempotent: same member, same score) and sets the state document only if its version
+// is newer than the stored one. Where no document is stored (Redis lost it), it is set
+// only if the events set is known to be complete: the update says so (a restore) or its
+// events start at version 1. Otherwise the document stays missing, so the next read
+// restores the entity from the log.
+// KEYS: per update its state key and events key. ARGV: per update its version, document
+// (” for events only), '1' if the events set is complete, the number of events n, then
+// n pairs of (version, event JSON).
 var apply = redis.NewScript(`
-for i = 4, #ARGV, 2 do
-  redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i+1])
+local a = 1
+for k = 1, #KEYS, 2 do
+  local version, doc, complete, n = ARGV[a], ARGV[a+1], ARGV[a+2], tonumber(ARGV[a+3])
+  local first = nil
+  if n > 0 then first = ARGV[a+4] end
+  local i = a + 4
+  local stop = a + 3 + 2 * n
+  while i <= stop do
+    local j = math.min(i + 999, stop)
+    redis.call('ZADD', KEYS[k+1], unpack(ARGV, i, j))
+    i = j + 1
+  end
+  a = stop + 1
+  if doc ~= '' then
+    local cur = redis.call('GET', KEYS[k])
+    local set = true
+    if cur then
+      local v = tonumber(string.match(cur, '"version":(%d+)'))
+      if v and v >= tonumber(version) then set = false end
+    elseif complete ~= '1' and first ~= '1' then
+      set = false
+    end
+    if set then redis.call('SET', KEYS[k], doc) end
+  end
 end
-if ARGV[2] == '' then return 0 end
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local v = tonumber(string.match(cur, '"version":(%d+)'))
-  if v and v >= tonumber(ARGV[1]) then return 0 end
-elseif ARGV[3] ~= '1' and ARGV[4] ~= '1' then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
+return 0
 `)
+
+// Limits of one script call, so that Redis, which runs a script to its end before
+// serving anyone else, is never held long by one batch.
+const (
+	scriptMaxUpdates = 128
+	scriptMaxEvents  = 2048
+)
 
 // Entry is one event for the events set.
 type Entry struct {
@@ -83,26 +104,41 @@ func (p *Projection) Apply(ctx context.Context, updates []Update) error {
 
 func (p *Projection) pipeline(ctx context.Context, updates []Update) error {
 	_, err := p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for _, u := range updates {
-			args := make([]any, 0, 2+2*len(u.Events))
-			doc := u.Doc
-			version := u.Version
-			if len(doc) == 0 {
-				version = 0 // never wins: only events are added
+		for len(updates) > 0 {
+			n, events := 0, 0
+			for n < len(updates) && n < scriptMaxUpdates && (n == 0 || events+len(updates[n].Events) <= scriptMaxEvents) {
+				events += len(updates[n].Events)
+				n++
 			}
-			complete := "0"
-			if u.Complete {
-				complete = "1"
-			}
-			args = append(args, version, doc, complete)
-			for _, e := range u.Events {
-				args = append(args, e.Version, e.JSON)
-			}
-			apply.EvalSha(ctx, pipe, []string{u.Key, EventsKey(u.Key)}, args...)
+			keys, args := scriptArgs(updates[:n], events)
+			apply.EvalSha(ctx, pipe, keys, args...)
+			updates = updates[n:]
 		}
 		return nil
 	})
 	return err
+}
+
+// scriptArgs lays out updates (holding events events in all) as the apply script reads them.
+func scriptArgs(updates []Update, events int) ([]string, []any) {
+	keys := make([]string, 0, 2*len(updates))
+	args := make([]any, 0, 4*len(updates)+2*events)
+	for _, u := range updates {
+		version := u.Version
+		if len(u.Doc) == 0 {
+			version = 0 // never wins: only events are added
+		}
+		complete := "0"
+		if u.Complete {
+			complete = "1"
+		}
+		keys = append(keys, u.Key, EventsKey(u.Key))
+		args = append(args, version, u.Doc, complete, len(u.Events))
+		for _, e := range u.Events {
+			args = append(args, e.Version, e.JSON)
+		}
+	}
+	return keys, args
 }
 
 // Get returns the state document under key; ok is false on a miss. Concurrent Gets

@@ -254,3 +254,49 @@ func TestApplyDoesNotSetADocOverAnIncompleteEventsSet(t *testing.T) {
 		t.Fatalf("doc = %q, want version 2", d)
 	}
 }
+
+// Many entities' updates share one script call: each is decided on its own arguments,
+// whatever stands before or after it (an update without events, one with many, one
+// events-only).
+func TestApplyManyEntitiesInOneCall(t *testing.T) {
+	p, _ := newProjection(t)
+	apply(t, p,
+		redis.Update{Key: "wallet.a", Version: 5, Doc: doc(5)}, // no events, nothing stored: stays missing
+		redis.Update{Key: "wallet.e", Version: 1, Doc: doc(1), Events: entries(1, 1)},
+		update("wallet.b", 3, entries(1, 3)...),
+		redis.Update{Key: "wallet.c", Events: entries(1, 1)},                          // events only
+		redis.Update{Key: "wallet.d", Version: 2, Doc: doc(2), Events: entries(2, 2)}, // not from 1: stays missing
+	)
+	want := map[string]struct {
+		doc    string
+		events int
+	}{"wallet.a": {"", 0}, "wallet.b": {string(doc(3)), 3}, "wallet.c": {"", 1}, "wallet.d": {"", 1}, "wallet.e": {string(doc(1)), 1}}
+	for key, w := range want {
+		d, _ := mustGet(t, p, key)
+		if d != w.doc {
+			t.Errorf("%s: doc %q, want %q", key, d, w.doc)
+		}
+		if n := len(allEvents(t, p, key)); n != w.events {
+			t.Errorf("%s: %d events, want %d", key, n, w.events)
+		}
+	}
+}
+
+// A batch larger than one script call's limits is split, and every update still applies.
+func TestApplySplitsLargeBatches(t *testing.T) {
+	p, _ := newProjection(t)
+	var updates []redis.Update
+	for i := range 300 {
+		updates = append(updates, update(fmt.Sprintf("wallet.%d", i), 20, entries(1, 20)...))
+	}
+	apply(t, p, updates...)
+	for _, i := range []int{0, 127, 128, 299} {
+		key := fmt.Sprintf("wallet.%d", i)
+		if d, ok := mustGet(t, p, key); !ok || d != string(doc(20)) {
+			t.Errorf("%s: doc %q, %v", key, d, ok)
+		}
+		if n := len(allEvents(t, p, key)); n != 20 {
+			t.Errorf("%s: %d events, want 20", key, n)
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package writer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"uneventful.dev/uneventful/pkg/failure"
+)
+
+// Batching limits of a lane: requests per NATS message and encoded bytes per message
+// (well under NATS's default 1 MiB payload; a single larger request still goes alone).
+const (
+	laneMaxBatch = 256
+	laneMaxBytes = 256 << 10
+)
+
+// A lane carries the requests of one subject (a kind and a partition) to its writer.
+// One NATS message is on its way at a time; requests arriving meanwhile wait and go
+// together in the next one, so under load many requests share one message each way,
+// and an idle lane sends a request at once.
+type lane struct {
+	nc      *nats.Conn
+	subject string
+
+	mu      sync.Mutex
+	waiting []*call
+	busy    bool
+}
+
+// call is one request on a lane and, once done is signalled, its raw reply or error.
+type call struct {
+	ctx      context.Context
+	body     []byte
+	deadline time.Time
+	reply    []byte
+	err      error
+	done     chan struct{}
+}
+
+// do sends body on the lane and waits for its reply or for ctx to end.
+func (l *lane) do(ctx context.Context, body []byte) ([]byte, error) {
+	dl, _ := ctx.Deadline()
+	c := &call{ctx: ctx, body: body, deadline: dl, done: make(chan struct{}, 1)}
+	l.mu.Lock()
+	l.waiting = append(l.waiting, c)
+	start := !l.busy
+	l.busy = true
+	l.mu.Unlock()
+	if start {
+		go l.run()
+	}
+	select {
+	case <-c.done:
+		return c.reply, c.err
+	case <-ctx.Done():
+		select {
+		case <-c.done: // answered meanwhile: the answer wins
+			return c.reply, c.err
+		default:
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, failure.New(failure.Timeout, "timeout", "the writer did not answer in time; the outcome is unknown: retry with the same Idempotency-Key")
+		}
+		return nil, failure.New(failure.Timeout, "canceled", "the request was canceled; the outcome is unknown")
+	}
+}
+
+// run sends batches until nobody waits.
+func (l *lane) run() {
+	for {
+		l.mu.Lock()
+		batch := l.take()
+		if len(batch) == 0 {
+			l.busy = false
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+		l.roundTrip(batch)
+	}
+}
+
+// take removes the next batch from the waiting calls, leaving out those whose context
+// already ended (their callers have given up and nothing was sent for them).
+func (l *lane) take() []*call {
+	var batch []*call
+	size, i := 0, 0
+	for ; i < len(l.waiting) && len(batch) < laneMaxBatch; i++ {
+		c := l.waiting[i]
+		if c.ctx.Err() != nil {
+			continue
+		}
+		if len(batch) > 0 && size+len(c.body) > laneMaxBytes {
+			break
+		}
+		size += len(c.body) + 1
+		batch = append(batch, c)
+	}
+	rest := copy(l.waiting, l.waiting[i:])
+	clear(l.waiting[rest:])
+	l.waiting = l.waiting[:rest]
+	return batch
+}
+
+// roundTrip sends batch as one message (a JSON array of requests) and hands each call
+// its element of the reply (a JSON array of replies in the same order), or the error.
+func (l *lane) roundTrip(batch []*call) {
+	deadline := batch[0].deadline
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, c := range batch {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(c.body)
+		if c.deadline.After(deadline) {
+			deadline = c.deadline
+		}
+	}
+	buf.WriteByte(']')
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	msg, err := l.nc.RequestWithContext(ctx, l.subject, buf.Bytes())
+	var replies []json.RawMessage
+	if err == nil {
+		replies, err = splitReplies(msg.Data, len(batch))
+	}
+	err = transportError(err)
+	for i, c := range batch {
+		if err != nil {
+			c.err = err
+		} else {
+			c.reply = replies[i]
+		}
+		c.done <- struct{}{}
+	}
+}
+
+// splitReplies returns the n replies of a batch. A writer that could not read the batch
+// answers one Reply for all of it.
+func splitReplies(data []byte, n int) ([]json.RawMessage, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		out := make([]json.RawMessage, n)
+		for i := range out {
+			out[i] = data
+		}
+		return out, nil
+	}
+	var replies []json.RawMessage
+	if err := json.Unmarshal(data, &replies); err != nil || len(replies) != n {
+		return nil, failure.New(failure.Internal, "bad_reply", "the writer's reply does not answer the batch")
+	}
+	return replies, nil
+}
+
+// transportError maps a NATS request error to a failure.
+func transportError(err error) error {
+	var fe *failure.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return err
+	case errors.Is(err, nats.ErrNoResponders):
+		return failure.New(failure.Unavailable, "writer_unavailable", "no writer is serving this entity; retry later")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return failure.New(failure.Timeout, "timeout", "the writer did not answer in time; the outcome is unknown: retry with the same Idempotency-Key")
+	default:
+		return failure.New(failure.Unavailable, "nats_unavailable", err.Error())
+	}
+}
