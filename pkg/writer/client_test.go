@@ -1,0 +1,182 @@
+package writer_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"uneventful.dev/uneventful/pkg/failure"
+	"uneventful.dev/uneventful/pkg/stacktest"
+	"uneventful.dev/uneventful/pkg/writer"
+)
+
+// echoWriter answers every message on the subjects of domain "echo" with one reply per
+// request, whose state names the request's entity. gate, if not nil, holds each message
+// until it receives. It returns the sizes of the messages it received.
+func echoWriter(t *testing.T, nc *nats.Conn, gate <-chan struct{}) func() []int {
+	t.Helper()
+	var mu sync.Mutex
+	var sizes []int
+	sub, err := nc.Subscribe("command.echo.*", func(m *nats.Msg) {
+		var reqs []writer.Request
+		if err := json.Unmarshal(m.Data, &reqs); err != nil {
+			t.Errorf("message is not an array of requests: %v", err)
+			return
+		}
+		mu.Lock()
+		sizes = append(sizes, len(reqs))
+		mu.Unlock()
+		if gate != nil {
+			<-gate
+		}
+		replies := make([]writer.Reply, len(reqs))
+		for i, r := range reqs {
+			replies[i] = writer.Reply{Version: 1, State: json.RawMessage(fmt.Sprintf(`{"id":%q}`, r.Entity))}
+		}
+		b, _ := json.Marshal(replies)
+		m.Respond(b) //nolint:errcheck
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Unsubscribe() }) //nolint:errcheck
+	return func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]int(nil), sizes...)
+	}
+}
+
+// Requests to one partition that arrive while a message is on its way go together in the
+// next one, and each caller gets its own reply.
+func TestClientBatchesRequestsWhileOneIsInFlight(t *testing.T) {
+	nc := stacktest.Connect(t, stacktest.NATS(t))
+	gate := make(chan struct{})
+	sizes := echoWriter(t, nc, gate)
+	c := writer.NewClient(nc, "echo", 1, 5*time.Second) // one partition: one lane
+
+	send := func(entity string) error {
+		rep, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: entity})
+		if err != nil {
+			return err
+		}
+		if want := fmt.Sprintf(`{"id":%q}`, entity); string(rep.State) != want {
+			return fmt.Errorf("%s got reply %s, want %s", entity, rep.State, want)
+		}
+		return nil
+	}
+	errs := make(chan error, 51)
+	go func() { errs <- send("first") }()
+	stacktest.Eventually(t, 2*time.Second, func() error {
+		if len(sizes()) != 1 {
+			return errors.New("first message not received yet")
+		}
+		return nil
+	})
+	for i := range 50 {
+		go func() { errs <- send(fmt.Sprintf("e%d", i)) }()
+	}
+	time.Sleep(100 * time.Millisecond) // let all 50 queue behind the first
+	close(gate)
+	for range 51 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	got := sizes()
+	if len(got) != 2 || got[0] != 1 || got[1] != 50 {
+		t.Fatalf("message sizes %v, want [1 50]: the 50 waiting requests should share one message", got)
+	}
+}
+
+// A caller whose context ends while it waits gets a timeout at once, and its request is
+// never sent.
+func TestClientDropsRequestsWhoseContextEndedBeforeSending(t *testing.T) {
+	nc := stacktest.Connect(t, stacktest.NATS(t))
+	gate := make(chan struct{})
+	sizes := echoWriter(t, nc, gate)
+	c := writer.NewClient(nc, "echo", 1, 5*time.Second)
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: "first"})
+		first <- err
+	}()
+	stacktest.Eventually(t, 2*time.Second, func() error {
+		if len(sizes()) != 1 {
+			return errors.New("first message not received yet")
+		}
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_, err := c.Send(ctx, writer.Request{Kind: writer.KindCommand, Entity: "late"})
+	if failure.KindOf(err) != failure.Timeout {
+		t.Fatalf("expired request: err %v, want a timeout", err)
+	}
+	if d := time.Since(began); d > time.Second {
+		t.Fatalf("expired request answered after %v", d)
+	}
+	close(gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: "next"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sizes(); len(got) != 2 || got[1] != 1 {
+		t.Fatalf("message sizes %v, want [1 1]: the expired request must not be sent", got)
+	}
+}
+
+// A writer that cannot read a message answers one error for all of it; every caller gets it.
+func TestClientWholeMessageError(t *testing.T) {
+	nc := stacktest.Connect(t, stacktest.NATS(t))
+	sub, err := nc.Subscribe("command.echo.*", func(m *nats.Msg) {
+		m.Respond([]byte(`{"error":{"type":"invalid_request","message":"no"}}`)) //nolint:errcheck
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe() //nolint:errcheck
+	c := writer.NewClient(nc, "echo", 1, 5*time.Second)
+	var wrong atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: fmt.Sprint(i)})
+			var fe *failure.Error
+			if !errors.As(err, &fe) || fe.Type != "invalid_request" {
+				wrong.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := wrong.Load(); n > 0 {
+		t.Fatalf("%d callers did not get the message's error", n)
+	}
+}
+
+// No writer: every caller learns it at once, not after its deadline.
+func TestClientNoWriter(t *testing.T) {
+	nc := stacktest.Connect(t, stacktest.NATS(t))
+	c := writer.NewClient(nc, "echo", 1, 5*time.Second)
+	began := time.Now()
+	_, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: "a"})
+	if failure.KindOf(err) != failure.Unavailable {
+		t.Fatalf("err %v, want unavailable", err)
+	}
+	if d := time.Since(began); d > time.Second {
+		t.Fatalf("answered after %v", d)
+	}
+}
