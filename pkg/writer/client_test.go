@@ -19,7 +19,7 @@ import (
 
 // echoWriter answers every message on the subjects of domain "echo" with one reply per
 // request, whose state names the request's entity. gate, if not nil, holds each message
-// until it receives. It returns the sizes of the messages it received.
+// until it receives; messages are received meanwhile. It returns the sizes of the messages it received.
 func echoWriter(t *testing.T, nc *nats.Conn, gate <-chan struct{}) func() []int {
 	t.Helper()
 	var mu sync.Mutex
@@ -33,15 +33,17 @@ func echoWriter(t *testing.T, nc *nats.Conn, gate <-chan struct{}) func() []int 
 		mu.Lock()
 		sizes = append(sizes, len(reqs))
 		mu.Unlock()
-		if gate != nil {
-			<-gate
-		}
-		replies := make([]writer.Reply, len(reqs))
-		for i, r := range reqs {
-			replies[i] = writer.Reply{Version: 1, State: json.RawMessage(fmt.Sprintf(`{"id":%q}`, r.Entity))}
-		}
-		b, _ := json.Marshal(replies)
-		m.Respond(b) //nolint:errcheck
+		go func() { // the next message is received meanwhile
+			if gate != nil {
+				<-gate
+			}
+			replies := make([]writer.Reply, len(reqs))
+			for i, r := range reqs {
+				replies[i] = writer.Reply{Version: 1, State: json.RawMessage(fmt.Sprintf(`{"id":%q}`, r.Entity))}
+			}
+			b, _ := json.Marshal(replies)
+			m.Respond(b) //nolint:errcheck
+		}()
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -54,45 +56,62 @@ func echoWriter(t *testing.T, nc *nats.Conn, gate <-chan struct{}) func() []int 
 	}
 }
 
-// Requests to one partition that arrive while a message is on its way go together in the
-// next one, and each caller gets its own reply.
-func TestClientBatchesRequestsWhileOneIsInFlight(t *testing.T) {
+// fillLane sends writer.LaneMaxInFlight requests on c's one lane, which echo holds at
+// its gate, and returns once echo has received them all; their errors come on the
+// returned channel once the gate opens.
+func fillLane(t *testing.T, c *writer.Client, sizes func() []int) <-chan error {
+	t.Helper()
+	errs := make(chan error, writer.LaneMaxInFlight)
+	for i := range writer.LaneMaxInFlight { // one at a time: each in a message of its own
+		go func() {
+			_, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: fmt.Sprint("first", i)})
+			errs <- err
+		}()
+		stacktest.Eventually(t, 2*time.Second, func() error {
+			if n := len(sizes()); n != i+1 {
+				return fmt.Errorf("%d of %d first messages received", n, i+1)
+			}
+			return nil
+		})
+	}
+	return errs
+}
+
+// Requests to one partition that arrive while the lane's messages are on their way go
+// together in the next one, and each caller gets its own reply.
+func TestClientBatchesRequestsWhileTheLaneIsFull(t *testing.T) {
 	nc := stacktest.Connect(t, stacktest.NATS(t))
 	gate := make(chan struct{})
 	sizes := echoWriter(t, nc, gate)
 	c := writer.NewClient(nc, "echo", 1, 5*time.Second) // one partition: one lane
+	first := fillLane(t, c, sizes)
 
-	send := func(entity string) error {
-		rep, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: entity})
-		if err != nil {
-			return err
-		}
-		if want := fmt.Sprintf(`{"id":%q}`, entity); string(rep.State) != want {
-			return fmt.Errorf("%s got reply %s, want %s", entity, rep.State, want)
-		}
-		return nil
-	}
-	errs := make(chan error, 51)
-	go func() { errs <- send("first") }()
-	stacktest.Eventually(t, 2*time.Second, func() error {
-		if len(sizes()) != 1 {
-			return errors.New("first message not received yet")
-		}
-		return nil
-	})
+	errs := make(chan error, 50)
 	for i := range 50 {
-		go func() { errs <- send(fmt.Sprintf("e%d", i)) }()
+		go func() {
+			entity := fmt.Sprintf("e%d", i)
+			rep, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: entity})
+			if err == nil && string(rep.State) != fmt.Sprintf(`{"id":%q}`, entity) {
+				err = fmt.Errorf("%s got reply %s", entity, rep.State)
+			}
+			errs <- err
+		}()
 	}
-	time.Sleep(100 * time.Millisecond) // let all 50 queue behind the first
+	time.Sleep(100 * time.Millisecond) // let all 50 queue behind the first ones
 	close(gate)
-	for range 51 {
+	for range writer.LaneMaxInFlight {
+		if err := <-first; err != nil {
+			t.Error(err)
+		}
+	}
+	for range 50 {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
 	}
 	got := sizes()
-	if len(got) != 2 || got[0] != 1 || got[1] != 50 {
-		t.Fatalf("message sizes %v, want [1 50]: the 50 waiting requests should share one message", got)
+	if len(got) != writer.LaneMaxInFlight+1 || got[len(got)-1] != 50 {
+		t.Fatalf("message sizes %v, want %d of 1, then 50: the waiting requests should share one message", got, writer.LaneMaxInFlight)
 	}
 }
 
@@ -103,18 +122,8 @@ func TestClientDropsRequestsWhoseContextEndedBeforeSending(t *testing.T) {
 	gate := make(chan struct{})
 	sizes := echoWriter(t, nc, gate)
 	c := writer.NewClient(nc, "echo", 1, 5*time.Second)
+	first := fillLane(t, c, sizes)
 
-	first := make(chan error, 1)
-	go func() {
-		_, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: "first"})
-		first <- err
-	}()
-	stacktest.Eventually(t, 2*time.Second, func() error {
-		if len(sizes()) != 1 {
-			return errors.New("first message not received yet")
-		}
-		return nil
-	})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	began := time.Now()
@@ -126,14 +135,16 @@ func TestClientDropsRequestsWhoseContextEndedBeforeSending(t *testing.T) {
 		t.Fatalf("expired request answered after %v", d)
 	}
 	close(gate)
-	if err := <-first; err != nil {
-		t.Fatal(err)
+	for range writer.LaneMaxInFlight {
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: "next"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := sizes(); len(got) != 2 || got[1] != 1 {
-		t.Fatalf("message sizes %v, want [1 1]: the expired request must not be sent", got)
+	if got := sizes(); len(got) != writer.LaneMaxInFlight+1 || got[len(got)-1] != 1 {
+		t.Fatalf("message sizes %v, want %d+1 messages of 1: the expired request must not be sent", got, writer.LaneMaxInFlight)
 	}
 }
 

@@ -13,24 +13,26 @@ import (
 	"uneventful.dev/uneventful/pkg/failure"
 )
 
-// Batching limits of a lane: requests per NATS message and encoded bytes per message
-// (well under NATS's default 1 MiB payload; a single larger request still goes alone).
+// Batching limits of a lane: messages on their way at once, requests per message and
+// encoded bytes per message (well under NATS's default 1 MiB payload; a single larger
+// request still goes alone).
 const (
-	laneMaxBatch = 256
-	laneMaxBytes = 256 << 10
+	laneMaxInFlight = 2
+	laneMaxBatch    = 256
+	laneMaxBytes    = 256 << 10
 )
 
 // A lane carries the requests of one subject (a kind and a partition) to its writer.
-// One NATS message is on its way at a time; requests arriving meanwhile wait and go
-// together in the next one, so under load many requests share one message each way,
-// and an idle lane sends a request at once.
+// Up to laneMaxInFlight NATS messages are on their way at a time; requests arriving
+// while that many are out wait and go together in the next one, so under load many
+// requests share one message each way, and a lane with room sends a request at once.
 type lane struct {
 	nc      *nats.Conn
 	subject string
 
-	mu      sync.Mutex
-	waiting []*call
-	busy    bool
+	mu       sync.Mutex
+	waiting  []*call
+	inFlight int // senders running (see run)
 }
 
 // call is one request on a lane and, once done is signalled, its raw reply or error.
@@ -49,8 +51,10 @@ func (l *lane) do(ctx context.Context, body []byte) ([]byte, error) {
 	c := &call{ctx: ctx, body: body, deadline: dl, done: make(chan struct{}, 1)}
 	l.mu.Lock()
 	l.waiting = append(l.waiting, c)
-	start := !l.busy
-	l.busy = true
+	start := l.inFlight < laneMaxInFlight
+	if start {
+		l.inFlight++
+	}
 	l.mu.Unlock()
 	if start {
 		go l.run()
@@ -71,13 +75,13 @@ func (l *lane) do(ctx context.Context, body []byte) ([]byte, error) {
 	}
 }
 
-// run sends batches until nobody waits.
+// run is one sender: it sends batches, one at a time, until nobody waits.
 func (l *lane) run() {
 	for {
 		l.mu.Lock()
 		batch := l.take()
 		if len(batch) == 0 {
-			l.busy = false
+			l.inFlight--
 			l.mu.Unlock()
 			return
 		}

@@ -1,0 +1,4 @@
+package writer
+
+// LaneMaxInFlight is laneMaxInFlight, for the client's tests.
+const LaneMaxInFlight = laneMaxInFlight
