@@ -51,13 +51,9 @@ func (c *Client) Send(ctx context.Context, req Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, failure.New(failure.Internal, "encode_request", err.Error())
 	}
-	data, err := c.lane(Subject(req.Kind, c.domain, req.Entity, c.partitions)).do(ctx, body)
+	rep, err := c.lane(Subject(req.Kind, c.domain, req.Entity, c.partitions)).do(ctx, body)
 	if err != nil {
 		return Reply{}, err
-	}
-	var rep Reply
-	if err := json.Unmarshal(data, &rep); err != nil {
-		return Reply{}, failure.New(failure.Internal, "bad_reply", "the writer's reply is not valid JSON")
 	}
 	if rep.Error != nil {
 		return rep, rep.Error

@@ -35,18 +35,18 @@ type lane struct {
 	inFlight int // senders running (see run)
 }
 
-// call is one request on a lane and, once done is signalled, its raw reply or error.
+// call is one request on a lane and, once done is signalled, its reply or error.
 type call struct {
 	ctx      context.Context
 	body     []byte
 	deadline time.Time
-	reply    []byte
+	reply    Reply
 	err      error
 	done     chan struct{}
 }
 
 // do sends body on the lane and waits for its reply or for ctx to end.
-func (l *lane) do(ctx context.Context, body []byte) ([]byte, error) {
+func (l *lane) do(ctx context.Context, body []byte) (Reply, error) {
 	dl, _ := ctx.Deadline()
 	c := &call{ctx: ctx, body: body, deadline: dl, done: make(chan struct{}, 1)}
 	l.mu.Lock()
@@ -69,9 +69,9 @@ func (l *lane) do(ctx context.Context, body []byte) ([]byte, error) {
 		default:
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, failure.New(failure.Timeout, "timeout", "the writer did not answer in time; the outcome is unknown: retry with the same Idempotency-Key")
+			return Reply{}, failure.New(failure.Timeout, "timeout", "the writer did not answer in time; the outcome is unknown: retry with the same Idempotency-Key")
 		}
-		return nil, failure.New(failure.Timeout, "canceled", "the request was canceled; the outcome is unknown")
+		return Reply{}, failure.New(failure.Timeout, "canceled", "the request was canceled; the outcome is unknown")
 	}
 }
 
@@ -131,7 +131,7 @@ func (l *lane) roundTrip(batch []*call) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	msg, err := l.nc.RequestWithContext(ctx, l.subject, buf.Bytes())
-	var replies []json.RawMessage
+	var replies []Reply
 	if err == nil {
 		replies, err = splitReplies(msg.Data, len(batch))
 	}
@@ -146,19 +146,24 @@ func (l *lane) roundTrip(batch []*call) {
 	}
 }
 
-// splitReplies returns the n replies of a batch. A writer that could not read the batch
+// splitReplies decodes the n replies of a batch. A writer that could not read the batch
 // answers one Reply for all of it.
-func splitReplies(data []byte, n int) ([]json.RawMessage, error) {
+func splitReplies(data []byte, n int) ([]Reply, error) {
+	bad := failure.New(failure.Internal, "bad_reply", "the writer's reply does not answer the batch")
 	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-		out := make([]json.RawMessage, n)
+		var one Reply
+		if err := json.Unmarshal(data, &one); err != nil {
+			return nil, bad
+		}
+		out := make([]Reply, n)
 		for i := range out {
-			out[i] = data
+			out[i] = one
 		}
 		return out, nil
 	}
-	var replies []json.RawMessage
+	var replies []Reply
 	if err := json.Unmarshal(data, &replies); err != nil || len(replies) != n {
-		return nil, failure.New(failure.Internal, "bad_reply", "the writer's reply does not answer the batch")
+		return nil, bad
 	}
 	return replies, nil
 }
