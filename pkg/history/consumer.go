@@ -2,8 +2,8 @@ package history
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -17,116 +17,279 @@ import (
 // ConsumerName is the durable JetStream consumer of the history writer.
 const ConsumerName = "history_writer"
 
+// maxBatch is the most events fetched at once and stored in one transaction.
+const maxBatch = 1000
+
+// commitEvery is the least time between two batches while events keep coming, unless
+// a batch is full. A batch costs about half a millisecond of CPU whatever its size (the
+// pull, the transaction, the WAL's fsync, the acknowledgement), so under load the events
+// of this long share one, and an event waits at most this long for it. After a quiet
+// spell an event is stored at once.
+const commitEvery = 20 * time.Millisecond
+
+// retryDelay is the pause before the consumer is made again after a failure.
+const retryDelay = 250 * time.Millisecond
+
 // Consume copies the EVENTS stream into store until ctx is done, in batches of up to
-// 1000 events per transaction, acknowledging a batch only once it is committed.
+// maxBatch events per transaction, acknowledging a batch only once it is committed.
 func Consume(ctx context.Context, nc *nats.Conn, store *Store, log *slog.Logger) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
-	var cons jetstream.Consumer
+	c := &copier{js: js, nc: nc, store: store, log: log}
 	for {
-		if err = outbox.EnsureStream(ctx, js); err == nil {
-			cons, err = resumeConsumer(ctx, js)
+		err := c.run(ctx)
+		if ctx.Err() != nil {
+			return nil
 		}
-		if err == nil {
-			break
+		log.Warn("history consumer stopped; resuming after the last event stored", "next_seq", c.next, "err", err)
+		if errors.Is(err, errGap) || errors.Is(err, errReconnected) {
+			continue // nothing is wrong with NATS: resume at once
 		}
-		log.Warn("history consumer not ready; retrying", "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(time.Second):
+		case <-time.After(retryDelay):
 		}
 	}
-	for ctx.Err() == nil {
-		batch, err := cons.FetchNoWait(1000)
-		if err == nil {
-			err = store.appendBatch(ctx, batch, log)
-		}
-		if err != nil && ctx.Err() == nil {
-			log.Warn("history fetch", "err", err)
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	return nil
 }
 
-// resumeConsumer (re)creates the durable consumer so that it delivers again everything
-// after its acknowledgement floor. A history writer that died (SIGKILL) between a fetch
-// and its acknowledgement leaves messages pending on the consumer; continuing from the
-// consumer's delivery pointer would fetch past them, and the next AckAll would
-// acknowledge them unstored: lost from the history. Redelivered events already stored
-// are skipped by event id.
-func resumeConsumer(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, error) {
-	cfg := jetstream.ConsumerConfig{
+// copier copies the stream in stream sequence order. The consumer acknowledges all
+// (AckAll): acknowledging a message acknowledges every one before it, so a message
+// delivered but never received (a pull answered on a connection that then broke, or
+// after the fetch stopped waiting) would be acknowledged unstored by the next batch.
+// So the copier tracks the stream sequence it expects next and checks every message
+// against it; on a gap, a reconnection or any error it makes the consumer again, to
+// deliver from that sequence.
+//
+// JetStream numbers every message it stores, one after the other; a message dropped as
+// a duplicate (Nats-Msg-Id) gets no number. The stream has no filter on this consumer,
+// so sequences delivered in order have no gap unless messages were deleted (purge,
+// limits, delete): a new consumer's first message may be past the expected sequence
+// for that reason only, and is taken as the next.
+type copier struct {
+	js      jetstream.JetStream
+	nc      *nats.Conn
+	store   *Store
+	log     *slog.Logger
+	next    uint64    // stream sequence of the next message to store: everything before is stored
+	created time.Time // when the stream numbered by next was created
+	events  []event.Envelope
+}
+
+var (
+	// errGap ends a run: a message was delivered past the one expected.
+	errGap = errors.New("a message was delivered but not received")
+	// errReconnected ends a run: a pull answered while the connection was down is lost.
+	errReconnected = errors.New("reconnected to NATS")
+)
+
+// run makes the consumer and copies until ctx is done or anything fails.
+func (c *copier) run(ctx context.Context) error {
+	reconnected := c.nc.StatusChanged(nats.CONNECTED)
+	defer c.nc.RemoveStatusListener(reconnected)
+	cons, err := c.resume(ctx)
+	if err != nil {
+		return err
+	}
+	f := fetcher{cons: cons, reconnected: reconnected, batch: make([]jetstream.Msg, 0, maxBatch)}
+	for first := true; ; first = false {
+		batch, err := f.next(ctx)
+		if err != nil {
+			return err
+		}
+		if err := c.copyBatch(ctx, batch, first); err != nil {
+			return err
+		}
+	}
+}
+
+// fetcher takes batches from a consumer. Under load it fetches every commitEvery what
+// the stream holds by then, which JetStream sends at once; with nothing to fetch it
+// waits for the next message. A pull kept waiting all the time would have each message
+// sent, and woken for, alone.
+type fetcher struct {
+	cons        jetstream.Consumer
+	reconnected <-chan nats.Status
+	batch       []jetstream.Msg
+	last        time.Time // when the last batch was taken
+}
+
+// next returns the next batch, after the pause that keeps batches commitEvery apart
+// unless the last one was full.
+func (f *fetcher) next(ctx context.Context) ([]jetstream.Msg, error) {
+	if len(f.batch) < maxBatch && !f.pause(ctx) {
+		return nil, ctx.Err()
+	}
+	batch, err := f.fetchNoWait(ctx, f.batch[:0])
+	if len(batch) == 0 && err == nil {
+		wait, ferr := f.cons.Fetch(1, jetstream.FetchMaxWait(30*time.Second)) // heartbeats every 5 s
+		if ferr != nil {
+			return nil, ferr
+		}
+		if batch, err = f.take(ctx, wait, batch); len(batch) > 0 && err == nil && f.pause(ctx) {
+			batch, err = f.fetchNoWait(ctx, batch) // those that came with it
+		}
+	}
+	if err != nil {
+		return nil, err // the batch may lack messages: fetch it again
+	}
+	f.batch, f.last = batch, time.Now()
+	return batch, nil
+}
+
+// pause waits until commitEvery after the last batch; false if ctx ended it.
+func (f *fetcher) pause(ctx context.Context) bool {
+	wait := commitEvery - time.Since(f.last)
+	if wait <= 0 {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// fetchNoWait appends to batch what the stream holds now, up to maxBatch in all.
+func (f *fetcher) fetchNoWait(ctx context.Context, batch []jetstream.Msg) ([]jetstream.Msg, error) {
+	if len(batch) >= maxBatch {
+		return batch, nil
+	}
+	b, err := f.cons.FetchNoWait(maxBatch - len(batch))
+	if err != nil {
+		return batch, err
+	}
+	return f.take(ctx, b, batch)
+}
+
+// take appends the messages of b to batch; a reconnection to NATS ends it (an answer
+// to the pull may be lost).
+func (f *fetcher) take(ctx context.Context, b jetstream.MessageBatch, batch []jetstream.Msg) ([]jetstream.Msg, error) {
+	msgs := b.Messages()
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return batch, b.Error()
+			}
+			batch = append(batch, m)
+		case <-f.reconnected:
+			return batch, errReconnected
+		case <-ctx.Done():
+			return batch, ctx.Err()
+		}
+	}
+}
+
+// resume deletes and creates the durable consumer so that it delivers from c.next or,
+// at start-up, from after its acknowledgement floor. A history writer that died
+// (SIGKILL) between a fetch and its acknowledgement leaves messages pending on the
+// consumer; continuing from the consumer's delivery pointer would fetch past them.
+// Redelivered events already stored are skipped by event id.
+func (c *copier) resume(ctx context.Context) (jetstream.Consumer, error) {
+	if err := outbox.EnsureStream(ctx, c.js); err != nil {
+		return nil, err
+	}
+	str, err := c.js.Stream(ctx, event.StreamName)
+	if err != nil {
+		return nil, err
+	}
+	info := str.CachedInfo()
+	if !info.Created.Equal(c.created) { // start-up, or a new stream numbering from 1
+		c.next, c.created = 0, info.Created
+	}
+	if c.next == 0 {
+		old, err := str.Consumer(ctx, ConsumerName)
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+			c.next = 1
+		case err != nil:
+			return nil, err
+		default:
+			c.next = old.CachedInfo().AckFloor.Stream + 1
+		}
+	}
+	if last := info.State.LastSeq; c.next > last+1 {
+		c.next = last + 1 // the stream lost its tail (a broker that lost unsynced writes): those numbers come again
+	}
+	if err := str.DeleteConsumer(ctx, ConsumerName); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, err
+	}
+	return str.CreateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       ConsumerName,
 		AckPolicy:     jetstream.AckAllPolicy,
 		AckWait:       30 * time.Second,
 		MaxAckPending: 20000,
-	}
-	old, err := js.Consumer(ctx, event.StreamName, ConsumerName)
-	switch {
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		return js.CreateOrUpdateConsumer(ctx, event.StreamName, cfg)
-	case err != nil:
-		return nil, err
-	}
-	info := old.CachedInfo()
-	if info.Delivered.Stream == info.AckFloor.Stream { // nothing pending
-		cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq // not updatable
-		return js.CreateOrUpdateConsumer(ctx, event.StreamName, cfg)
-	}
-	if err := js.DeleteConsumer(ctx, event.StreamName, ConsumerName); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, err
-	}
-	cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, info.AckFloor.Stream+1
-	return js.CreateOrUpdateConsumer(ctx, event.StreamName, cfg)
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   c.next,
+	})
 }
 
-func (s *Store) appendBatch(ctx context.Context, batch jetstream.MessageBatch, log *slog.Logger) error {
-	var msgs []jetstream.Msg
-	var events []event.Envelope
-	for m := range batch.Messages() {
-		msgs = append(msgs, m)
+// copyBatch stores the messages of batch that follow c.next, in one transaction, then
+// acknowledges them. Messages before c.next (delivered again) are skipped. A message
+// past c.next ends the batch with errGap, after the ones before it are stored; first
+// says batch is a new consumer's first, whose first message may be past c.next.
+func (c *copier) copyBatch(ctx context.Context, batch []jetstream.Msg, first bool) error {
+	next, events := c.next, c.events[:0]
+	var ack jetstream.Msg // the message with the highest sequence handled
+	var ackSeq uint64
+	var gap error
+	for i, m := range batch {
+		meta, err := m.Metadata()
+		if err != nil {
+			gap = err
+			break
+		}
+		seq := meta.Sequence.Stream
+		if seq > next && !(first && i == 0) {
+			gap = fmt.Errorf("%w: stream sequence %d delivered, %d expected", errGap, seq, next)
+			break
+		}
+		if seq >= ackSeq {
+			ack, ackSeq = m, seq
+		}
+		if seq < next {
+			continue // delivered again; stored already
+		}
+		next = seq + 1
 		e, err := decodeEvent(m.Data())
 		if err != nil {
-			log.Error("history: dropping a message that is not an event", "subject", m.Subject(), "err", err)
+			c.log.Error("history: dropping a message that is not an event", "subject", m.Subject(), "stream_seq", seq, "err", err)
 			continue
 		}
 		events = append(events, e)
 	}
-	if err := batch.Error(); err != nil {
-		return err
+	c.events = events[:0]
+	if len(events) > 0 && !c.append(ctx, events) {
+		return ctx.Err()
 	}
-	if len(msgs) == 0 {
-		time.Sleep(20 * time.Millisecond) // FetchNoWait returned nothing: idle
-		return nil
-	}
-	// Retry this batch until it is stored: fetching past it would reorder the history.
-	for {
-		_, err := s.Append(ctx, events)
-		if err == nil {
-			break
+	c.next = next
+	if ack != nil {
+		if err := ack.Ack(); err != nil { // AckAll: acknowledges everything up to ack
+			return err
 		}
-		log.Warn("history append failed; retrying", "events", len(events), "err", err)
+	}
+	return gap
+}
+
+// append stores events, retrying until it succeeds (fetching past them would reorder
+// the history) or ctx is done (false).
+func (c *copier) append(ctx context.Context, events []event.Envelope) bool {
+	for {
+		_, err := c.store.Append(ctx, events)
+		if err == nil {
+			return true
+		}
+		c.log.Warn("history append failed; retrying", "events", len(events), "err", err)
 		select {
 		case <-ctx.Done():
-			return nil
+			return false
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	return msgs[len(msgs)-1].Ack() // AckAll: acknowledges the whole batch
-}
-
-// decodeEvent decodes a message of the events stream; one without an id is not an event.
-func decodeEvent(b []byte) (event.Envelope, error) {
-	var e event.Envelope
-	if err := json.Unmarshal(b, &e); err != nil {
-		return e, err
-	}
-	if e.ID == "" {
-		return e, errors.New("no event id")
-	}
-	return e, nil
 }

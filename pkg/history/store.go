@@ -9,6 +9,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"uneventful.dev/uneventful/pkg/event"
@@ -28,6 +29,7 @@ type Entry struct {
 // concurrent use.
 type Store struct {
 	w, r            *sql.DB
+	inserts         [len(insertRows)]*sql.Stmt // prepared on w at Open, never while a transaction holds it
 	stopCheckpoints func()
 }
 
@@ -41,24 +43,33 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sqlite.OpenDB(path, true, sqlite.Options{})
-	if err != nil {
+	s := &Store{w: w}
+	for i, n := range insertRows {
+		if s.inserts[i], err = w.PrepareContext(ctx, insertSQL(n)); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	if s.r, err = sqlite.OpenDB(path, true, sqlite.Options{}); err != nil {
 		w.Close()
 		return nil, err
 	}
-	stop, err := sqlite.StartCheckpoints(path, 100*time.Millisecond, sqlite.Options{})
-	if err != nil {
+	if s.stopCheckpoints, err = sqlite.StartCheckpoints(path, 100*time.Millisecond, sqlite.Options{}); err != nil {
 		w.Close()
-		r.Close()
+		s.r.Close()
 		return nil, err
 	}
-	return &Store{w: w, r: r, stopCheckpoints: stop}, nil
+	return s, nil
 }
 
 // Close closes the store.
 func (s *Store) Close() error {
 	s.stopCheckpoints()
-	return errors.Join(s.w.Close(), s.r.Close())
+	var errs []error
+	for _, st := range s.inserts {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(append(errs, s.w.Close(), s.r.Close())...)
 }
 
 // Append stores events in order in one transaction; an event id already stored is
@@ -69,24 +80,54 @@ func (s *Store) Append(ctx context.Context, events []event.Envelope) (int, error
 		return 0, err
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO history (event_id, stream, version, type, data, command_id, correlation_id, causation_id, time, recorded) VALUES (?,?,?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		return 0, err
-	}
-	defer stmt.Close()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
+	var stmts [len(insertRows)]*sql.Stmt // this transaction's view of s.inserts
+	args := make([]any, 0, 1+insertColumns*min(len(events), insertRows[0]))
 	added := 0
-	for _, e := range events {
-		res, err := stmt.ExecContext(ctx, e.ID, e.Stream, e.Version, e.Type, string(e.Data), e.CommandID,
-			e.CorrelationID, e.CausationID, e.Time.UTC().Format(time.RFC3339Nano), now)
+	for len(events) > 0 {
+		i := 0
+		for insertRows[i] > len(events) {
+			i++
+		}
+		if stmts[i] == nil {
+			stmts[i] = tx.StmtContext(ctx, s.inserts[i])
+		}
+		args = append(args[:0], now)
+		for _, e := range events[:insertRows[i]] {
+			args = append(args, e.ID, e.Stream, e.Version, e.Type, string(e.Data), e.CommandID,
+				e.CorrelationID, e.CausationID, e.Time.UTC().Format(time.RFC3339Nano))
+		}
+		res, err := stmts[i].ExecContext(ctx, args...)
 		if err != nil {
 			return 0, err
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			added++
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
 		}
+		added += int(n)
+		events = events[insertRows[i]:]
 	}
 	return added, tx.Commit()
+}
+
+// insertRows are the sizes of the prepared inserts, largest first: Append stores a batch
+// in chunks of these sizes (a batch of 45 takes 32, 8, 4 and 1 rows).
+var insertRows = [...]int{64, 32, 16, 8, 4, 2, 1}
+
+const insertColumns = 9 // bound per row; recorded is bound once per statement
+
+// insertSQL is the statement inserting n rows, each with the same recorded time (?1).
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT OR IGNORE INTO history (recorded, event_id, stream, version, type, data, command_id, correlation_id, causation_id, time) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?1,?,?,?,?,?,?,?,?,?)`)
+	}
+	return b.String()
 }
 
 // After returns up to limit entries with position > after, and the newest position.
