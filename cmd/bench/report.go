@@ -29,8 +29,8 @@ func render(stages []stage, c ceilings, restart time.Duration, ver verifyResult,
 	fmt.Fprintf(&b, "| Redis GET (go-redis, %d clients) | %.0f req/s |\n", conns, c.redis)
 	fmt.Fprintf(&b, "| SQLite insert (modernc, WAL, FULL), 100 rows/txn over 1,000 streams | %.0f rows/s |\n\n", c.sqlite)
 	fmt.Fprintf(&b, "## Writes and reads by stored events\n\n")
-	fmt.Fprintf(&b, "Ratios: writes to the NATS request/reply ceiling (every write is one request/reply), reads to the "+
-		"hello-world HTTP ceiling. Targets (issue 2): writes >= 10,000/s over 1,000 wallets and >= 5,000/s on one hot "+
+	fmt.Fprintf(&b, "Ratios: writes to the NATS request/reply ceiling (every write crosses one request/reply, which "+
+		"requests to one partition share under load), reads to the hello-world HTTP ceiling. Targets (issue 2): writes >= 10,000/s over 1,000 wallets and >= 5,000/s on one hot "+
 		"wallet with p99 <= 25 ms; reads >= 25,000/s with p99 <= 10 ms, unchanged at 1,000,000 events.\n\n")
 	fmt.Fprintf(&b, "| stored events | credits/s, 1,000 wallets (p99) | ratio | credits/s, 1 hot wallet (p99) | ratio | balance GETs/s (p99) | ratio |\n|---|---|---|---|---|---|---|\n")
 	for _, s := range stages {
