@@ -3,7 +3,9 @@ package writer
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +19,13 @@ import (
 // decided by the wallet domain, its row appended with its events, and the entity's
 // document appended to the state log.
 type ledger struct {
-	t       *testing.T
+	t       testing.TB
 	store   *sqlite.Store
 	states  map[string]wallet.State
 	version map[string]int64
 }
 
-func newLedger(t *testing.T) *ledger {
+func newLedger(t testing.TB) *ledger {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), sqlite.Options{})
 	if err != nil {
@@ -101,16 +103,50 @@ func (l *ledger) consistent() {
 	l.do("a", "credit", `"0.01"`)
 }
 
+// eachWay runs test with the newest states read in one query and looked up one stream
+// at a time, and with the log read in chunks of one seq, two, and of the default size.
+func eachWay(t *testing.T, test func(t *testing.T)) {
+	for _, lookup := range []int64{1 << 40, 0} {
+		for _, chunk := range []int64{1, 2, replayChunk} {
+			name := fmt.Sprintf("query/chunk=%d", chunk)
+			if lookup == 0 {
+				name = fmt.Sprintf("lookup/chunk=%d", chunk)
+			}
+			t.Run(name, func(t *testing.T) {
+				defer func(l, c int64) { statesByLookup, replayChunk = l, c }(statesByLookup, replayChunk)
+				statesByLookup, replayChunk = lookup, chunk
+				test(t)
+			})
+		}
+	}
+}
+
 func TestVerifyConsistentStore(t *testing.T) {
-	l := newLedger(t)
-	l.consistent()
-	rep, err := Verify[wallet.State](context.Background(), l.store, wallet.Domain{})
-	if err != nil {
-		t.Fatalf("Verify: %v", err)
-	}
-	if !rep.OK() || rep.Streams != 2 || rep.Events != 5 {
-		t.Fatalf("report %+v; want OK, 2 streams, 5 events", rep)
-	}
+	eachWay(t, func(t *testing.T) {
+		l := newLedger(t)
+		l.consistent()
+		rep, err := Verify[wallet.State](context.Background(), l.store, wallet.Domain{})
+		if err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		if !rep.OK() || rep.Streams != 2 || rep.Events != 5 {
+			t.Fatalf("report %+v; want OK, 2 streams, 5 events", rep)
+		}
+	})
+}
+
+// TestVerifyManyStreams folds streams whose rows interleave across chunks and readers.
+func TestVerifyManyStreams(t *testing.T) {
+	eachWay(t, func(t *testing.T) {
+		l := newLedger(t)
+		for i := range 60 {
+			l.do(fmt.Sprintf("w%d", i%7), "credit", `"1.25"`)
+		}
+		rep, err := Verify[wallet.State](context.Background(), l.store, wallet.Domain{})
+		if err != nil || !rep.OK() || rep.Streams != 7 || rep.Events != 60 {
+			t.Fatalf("Verify = %+v, %v; want OK, 7 streams, 60 events", rep, err)
+		}
+	})
 }
 
 func TestVerifyEmptyStore(t *testing.T) {
@@ -153,23 +189,25 @@ func TestVerifyReportsMismatches(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l := newLedger(t)
-			l.consistent()
-			tc.tamper(l)
-			rep, err := Verify[wallet.State](context.Background(), l.store, wallet.Domain{})
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			if rep.OK() {
-				t.Fatalf("Verify reports OK on a tampered store: %+v", rep)
-			}
-			found := false
-			for _, m := range rep.Mismatches {
-				found = found || strings.Contains(m, tc.want)
-			}
-			if !found {
-				t.Fatalf("mismatches %q; want one containing %q", rep.Mismatches, tc.want)
-			}
+			eachWay(t, func(t *testing.T) {
+				l := newLedger(t)
+				l.consistent()
+				tc.tamper(l)
+				rep, err := Verify[wallet.State](context.Background(), l.store, wallet.Domain{})
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				if rep.OK() {
+					t.Fatalf("Verify reports OK on a tampered store: %+v", rep)
+				}
+				found := false
+				for _, m := range rep.Mismatches {
+					found = found || strings.Contains(m, tc.want)
+				}
+				if !found {
+					t.Fatalf("mismatches %q; want one containing %q", rep.Mismatches, tc.want)
+				}
+			})
 		})
 	}
 }
@@ -187,6 +225,7 @@ func TestVerifyFailsOnUnreadableEvents(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newLedger(t)
+			l.consistent()
 			l.appendRaw([]sqlite.Row{{Stream: "wallet.z", Version: 1, CommandID: "c", Command: "credit", Data: json.RawMessage(`{}`),
 				Outcome: sqlite.Accepted, Events: json.RawMessage(tc.events), Result: json.RawMessage(`{}`), Time: time.Now()}}, nil)
 			_, err := Verify[wallet.State](context.Background(), l.store, wallet.Domain{})
@@ -194,5 +233,52 @@ func TestVerifyFailsOnUnreadableEvents(t *testing.T) {
 				t.Fatalf("Verify error = %v; want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestVerifyFailsOnInconsistentRows: a version belongs to accepted rows and to them only.
+func TestVerifyFailsOnInconsistentRows(t *testing.T) {
+	tests := []struct {
+		name    string
+		outcome string
+		version int64
+		want    string
+	}{
+		{"accepted without a version", sqlite.Accepted, 0, "row 7 of wallet.a is accepted without a version"},
+		{"rejected with a version", sqlite.Rejected, 4, "row 7 of wallet.a is rejected with version 4"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLedger(t)
+			l.consistent()
+			row, _ := l.decide("a", "credit", `"1"`)
+			row.Outcome, row.Version = tc.outcome, tc.version
+			l.appendRaw([]sqlite.Row{row}, nil)
+			_, err := Verify[wallet.State](context.Background(), l.store, wallet.Domain{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Verify error = %v; want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestReadLogStopsAtLast: the replay reads the log as of the seq it was given, not the
+// rows appended since.
+func TestReadLogStopsAtLast(t *testing.T) {
+	defer func(c int64) { replayChunk = c }(replayChunk)
+	replayChunk = 3
+	l := newLedger(t)
+	l.consistent() // seq 1 to 6, seq 2 rejected
+	var seqs []int64
+	err := readLog(context.Background(), l.store, 4, 2, func(parts []replayPart) {
+		for _, p := range parts {
+			for _, r := range p.rows {
+				seqs = append(seqs, r.seq)
+			}
+		}
+	})
+	slices.Sort(seqs)
+	if err != nil || !slices.Equal(seqs, []int64{1, 3, 4}) {
+		t.Fatalf("readLog up to 4 = %v, %v; want seqs 1, 3, 4", seqs, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"math"
 	"time"
 )
 
@@ -64,7 +65,13 @@ func (s *Store) LastSeq() int64 { return s.nextSeq - 1 }
 // row, in stream order (State nil if that version has no state row).
 // Safe for concurrent use.
 func (s *Store) ForEachLatestState(ctx context.Context, fn func(State) error) error {
-	rows, err := s.r.QueryContext(ctx, latestStates("GROUP BY stream"))
+	return s.ForEachLatestStateUpTo(ctx, math.MaxInt64, fn)
+}
+
+// ForEachLatestStateUpTo is ForEachLatestState as of seq upTo: the newest state of
+// every stream among the rows with seq <= upTo, whatever was appended since.
+func (s *Store) ForEachLatestStateUpTo(ctx context.Context, upTo int64, fn func(State) error) error {
+	rows, err := s.r.QueryContext(ctx, latestStates("AND seq <= ? GROUP BY stream"), upTo)
 	if err != nil {
 		return mapErr("latest states", err)
 	}
@@ -82,27 +89,16 @@ func (s *Store) ForEachLatestState(ctx context.Context, fn func(State) error) er
 }
 
 // ForEachAccepted calls fn with the stream, version and events JSON of every accepted row,
-// in seq order. Safe for concurrent use.
+// in seq order; events is valid only until fn returns. Safe for concurrent use.
 func (s *Store) ForEachAccepted(ctx context.Context, fn func(stream string, version int64, events []byte) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT stream, version, events FROM event WHERE outcome = 'accepted' ORDER BY seq`)
+	r, err := s.NewLogReader(ctx)
 	if err != nil {
-		return mapErr("replay", err)
+		return err
 	}
-	defer rows.Close()
-	var (
-		stream  string
-		version int64
-		events  sql.RawBytes
-	)
-	for rows.Next() {
-		if err := rows.Scan(&stream, &version, &events); err != nil {
-			return mapErr("scan event", err)
-		}
-		if err := fn(stream, version, events); err != nil {
-			return err
-		}
-	}
-	return mapErr("replay", rows.Err())
+	defer r.Close()
+	return r.ForEachAccepted(ctx, 0, math.MaxInt64, func(_ int64, stream []byte, version int64, events []byte) error {
+		return fn(string(stream), version, events)
+	})
 }
 
 func scanRows(rows *sql.Rows, err error) ([]Row, error) {

@@ -1,0 +1,66 @@
+package writer
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"uneventful.dev/uneventful/domains/wallet"
+	"uneventful.dev/uneventful/pkg/event"
+	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+)
+
+// Size of the store BenchmarkVerify replays: accepted commands of one event each, over
+// benchWallets wallets, appended benchBatch commands per transaction.
+const (
+	benchEvents  = 1_000_000
+	benchWallets = 1000
+	benchBatch   = 1000
+)
+
+// BenchmarkVerify replays a store of 1,000,000 events over 1,000 wallets, filled the way
+// the writer fills it under a spread load (each batch has one command of every wallet,
+// so one state row per command). The store is built once per run (about a minute); one op
+// is one Verify of the whole log.
+//
+//	go test -run x -bench Verify -benchtime 3x ./pkg/writer/
+func BenchmarkVerify(b *testing.B) {
+	l := newLedger(b)
+	fillBench(l)
+	b.Run("events=1M", func(b *testing.B) {
+		var replayed int64
+		var took float64
+		for b.Loop() {
+			rep, err := Verify[wallet.State](context.Background(), l.store, wallet.Domain{})
+			if err != nil || !rep.OK() || rep.Events != benchEvents || rep.Streams != benchWallets {
+				b.Fatalf("Verify = %+v, %v; want OK, %d events of %d streams", rep, err, benchEvents, benchWallets)
+			}
+			replayed += rep.Events
+			took += rep.Duration.Seconds()
+		}
+		b.ReportMetric(float64(replayed)/took, "events/s")
+	})
+}
+
+// fillBench appends benchEvents commands to l: credits of 5.00 and, every fourth command
+// of a wallet, a debit of 1.25, each row with a reply like the writer's.
+func fillBench(l *ledger) {
+	ids := make([]string, benchWallets)
+	for i := range ids {
+		ids[i] = event.NewID()
+	}
+	for done := 0; done < benchEvents; done += benchBatch {
+		rows := make([]sqlite.Row, 0, benchBatch)
+		states := make([]sqlite.State, 0, benchBatch)
+		for i := done; i < done+benchBatch; i++ {
+			command, amount := "credit", `"5.00"`
+			if i/benchWallets%4 == 3 {
+				command, amount = "debit", `"1.25"`
+			}
+			row, st := l.decide(ids[i*7919%benchWallets], command, amount)
+			row.Result, _ = json.Marshal(Reply{Version: st.Version, State: st.State})
+			rows, states = append(rows, row), append(states, *st)
+		}
+		l.appendRaw(rows, states)
+	}
+}
