@@ -26,9 +26,11 @@ type Options struct {
 	// write transaction waits for the write lock (BEGIN IMMEDIATE) while another
 	// process holds it. A writer that answers clients uses CommitBusyTimeout.
 	WriteBusyTimeout time.Duration
-	// CacheMiB is the page cache per connection. Default 8: SQLite walks the whole cache
+	// CacheMiB is the page cache per connection. Default 16: SQLite walks the whole cache
 	// at the end of every write transaction (pcache1Truncate), so a large cache costs the
-	// writer CPU on every commit (10% of it with 64 MiB); readers go through mmap anyway.
+	// writer CPU on every commit (10% of it with 64 MiB), while 8 MiB no longer holds a
+	// commit's working set at a million events (1,000 wallets: credits/s 4,900 with 8 MiB,
+	// 6,000 with 64, 7,000 with 16). Readers go through mmap anyway.
 	CacheMiB int
 }
 
@@ -37,7 +39,7 @@ func (o Options) withDefaults() Options {
 		o.BusyTimeout = 2 * time.Second
 	}
 	if o.CacheMiB <= 0 {
-		o.CacheMiB = 8
+		o.CacheMiB = 16
 	}
 	if o.WriteBusyTimeout <= 0 {
 		o.WriteBusyTimeout = o.BusyTimeout
