@@ -136,6 +136,10 @@ func skipValue(b []byte, i int) int {
 
 // skipString returns the index just after the string starting at b[i] (a quote), or -1.
 func skipString(b []byte, i int) int {
+	// Most strings hold no escape: the first quote ends them.
+	if j := bytes.IndexByte(b[i+1:], '"'); j >= 0 && bytes.IndexByte(b[i+1:i+1+j], '\\') < 0 {
+		return i + 2 + j
+	}
 	for i++; i < len(b); i++ {
 		switch b[i] {
 		case '\\':

@@ -51,3 +51,27 @@ func TestSplitEventsFallsBackAndRejects(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSplitEventsMatchesEncodingJSON: for envelopes as the writer marshals them, with any
+// type and any string inside their data, the direct scan reads what encoding/json reads.
+func FuzzSplitEventsMatchesEncodingJSON(f *testing.F) {
+	f.Add("credited", `5.00`, "c")
+	f.Add(`t"y\pe`, `a\"b\\c"`, `\`)
+	f.Add("", "}]", "\x00\u2028")
+	f.Fuzz(func(t *testing.T, typ, s, correlation string) {
+		data, _ := json.Marshal(map[string]string{"s": s, "t": typ})
+		env := event.Envelope{ID: "id", Stream: "wallet.x", Version: 3, Type: typ, Data: data, CommandID: s, CorrelationID: correlation, Time: time.Unix(0, 0)}
+		b, err := json.Marshal([]event.Envelope{env, env})
+		if err != nil {
+			t.Skip()
+		}
+		var want []storedEvent
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := splitEvents(nil, b)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("splitEvents(%s) = %+v, %v; encoding/json %+v", b, got, err, want)
+		}
+	})
+}
