@@ -245,13 +245,15 @@ step "./run.sh in the foreground; a signal stops the stack"
 ./run.sh --docker >"$TMP/fg.out" 2>"$TMP/fg.err" &
 fg=$!
 deadline=$((SECONDS + 60))
-until [[ -s $TMP/fg.out ]]; do
+# The base URL is the first line; the attached containers' output follows it.
+until (($(wc -l <"$TMP/fg.out") > 0)); do
 	kill -0 "$fg" 2>/dev/null || fail "./run.sh exited early: $(tail -n 5 "$TMP/fg.err")"
 	((SECONDS < deadline)) || fail "./run.sh printed no base URL within 60 s"
 	sleep 0.5
 done
-[[ $(<"$TMP/fg.out") == "$BASE_URL:$HTTP_PORT" ]] || fail "./run.sh printed '$(<"$TMP/fg.out")'"
-ok "./run.sh: ready, printed $(<"$TMP/fg.out")"
+url=$(head -n 1 "$TMP/fg.out")
+[[ $url == "$BASE_URL:$HTTP_PORT" ]] || fail "./run.sh printed '$url' as its first line"
+ok "./run.sh: ready, printed $url"
 kill -TERM "$fg"
 rc=0
 timeout 90 tail --pid="$fg" -f /dev/null || fail "./run.sh did not exit within 90 s of SIGTERM"
