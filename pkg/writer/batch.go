@@ -3,7 +3,6 @@ package writer
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
@@ -247,11 +246,11 @@ func (w *Writer[S]) decideLoad(ctx context.Context, p *pending) {
 }
 
 func joinEntries(entries []redis.Entry) json.RawMessage {
-	parts := make([]string, len(entries))
+	parts := make([][]byte, len(entries))
 	for i, e := range entries {
-		parts[i] = string(e.JSON)
+		parts[i] = e.JSON
 	}
-	return json.RawMessage("[" + strings.Join(parts, ",") + "]")
+	return jsonArray(parts)
 }
 
 func errorReply(err error) []byte {

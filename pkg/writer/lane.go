@@ -69,7 +69,7 @@ func (l *lane) do(ctx context.Context, body []byte) (Reply, error) {
 		default:
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Reply{}, failure.New(failure.Timeout, "timeout", "the writer did not answer in time; the outcome is unknown: retry with the same Idempotency-Key")
+			return Reply{}, errTimeout()
 		}
 		return Reply{}, failure.New(failure.Timeout, "canceled", "the request was canceled; the outcome is unknown")
 	}
@@ -116,21 +116,16 @@ func (l *lane) take() []*call {
 // its element of the reply (a JSON array of replies in the same order), or the error.
 func (l *lane) roundTrip(batch []*call) {
 	deadline := batch[0].deadline
-	var buf bytes.Buffer
-	buf.WriteByte('[')
+	bodies := make([][]byte, len(batch))
 	for i, c := range batch {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(c.body)
+		bodies[i] = c.body
 		if c.deadline.After(deadline) {
 			deadline = c.deadline
 		}
 	}
-	buf.WriteByte(']')
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	msg, err := l.nc.RequestWithContext(ctx, l.subject, buf.Bytes())
+	msg, err := l.nc.RequestWithContext(ctx, l.subject, jsonArray(bodies))
 	var replies []Reply
 	if err == nil {
 		replies, err = splitReplies(msg.Data, len(batch))
@@ -179,8 +174,13 @@ func transportError(err error) error {
 	case errors.Is(err, nats.ErrNoResponders):
 		return failure.New(failure.Unavailable, "writer_unavailable", "no writer is serving this entity; retry later")
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return failure.New(failure.Timeout, "timeout", "the writer did not answer in time; the outcome is unknown: retry with the same Idempotency-Key")
+		return errTimeout()
 	default:
 		return failure.New(failure.Unavailable, "nats_unavailable", err.Error())
 	}
+}
+
+// errTimeout is a request's failure when its deadline passed before the writer answered.
+func errTimeout() *failure.Error {
+	return failure.New(failure.Timeout, "timeout", "the writer did not answer in time; the outcome is unknown: retry with the same Idempotency-Key")
 }

@@ -37,6 +37,24 @@ type Reply struct {
 	Error   *failure.Error  `json:"error,omitempty"`
 }
 
+// jsonArray returns the JSON array of parts, each already JSON: the framing of a
+// message of requests and of its replies.
+func jsonArray(parts [][]byte) []byte {
+	n := 2 + len(parts)
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, p...)
+	}
+	return append(b, ']')
+}
+
 // Partition returns the partition of entity id among n partitions.
 func Partition(id string, n int) int {
 	h := fnv.New32a()

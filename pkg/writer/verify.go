@@ -106,7 +106,7 @@ func newestStates[S any](ctx context.Context, store *sqlite.Store, folds []*fold
 	}
 	var states []sqlite.State
 	if streams*statesByLookup > events {
-		err := store.ForEachLatestStateUpTo(ctx, last, func(st sqlite.State) error {
+		err := store.ForEachLatestState(ctx, last, func(st sqlite.State) error {
 			states = append(states, st)
 			return nil
 		})

@@ -188,7 +188,7 @@ func (w *Writer[S]) receive(m *nats.Msg) {
 		case w.intake <- &pending{req: req, in: in, idx: i}:
 		default:
 			if shed == nil {
-				shed, _ = json.Marshal(Reply{Error: failure.New(failure.Overloaded, "overloaded", "the writer is at capacity; retry later")})
+				shed = errorReply(failure.New(failure.Overloaded, "overloaded", "the writer is at capacity; retry later"))
 			}
 			in.answer(i, shed)
 		}
@@ -219,19 +219,7 @@ func (in *inbound) answer(i int, reply []byte) {
 	if in.left.Add(-1) != 0 || in.msg.Reply == "" {
 		return
 	}
-	n := 1
-	for _, r := range in.replies {
-		n += len(r) + 1
-	}
-	b := make([]byte, 0, n)
-	b = append(b, '[')
-	for i, r := range in.replies {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, r...)
-	}
-	in.msg.Respond(append(b, ']')) //nolint:errcheck // a lost reply is a timeout for the client, who retries
+	in.msg.Respond(jsonArray(in.replies)) //nolint:errcheck // a lost reply is a timeout for the client, who retries
 }
 
 // commitLoop takes batches of requests off the intake and commits each in one

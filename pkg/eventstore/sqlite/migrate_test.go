@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"io/fs"
+	"math"
 	"path/filepath"
 	"testing"
 	"testing/fstest"
@@ -50,7 +51,7 @@ func TestStateLogMigratesToEventSeqs(t *testing.T) {
 	}
 	defer s.Close()
 	var got []string
-	if err := s.ForEachLatestState(ctx, func(st sqlite.State) error {
+	if err := s.ForEachLatestState(ctx, math.MaxInt64, func(st sqlite.State) error {
 		got = append(got, st.Stream+" "+string(st.State))
 		return nil
 	}); err != nil {

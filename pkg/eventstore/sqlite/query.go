@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"math"
 	"time"
 )
 
@@ -62,15 +61,10 @@ func (s *Store) PublishedSeq(ctx context.Context) (int64, error) {
 func (s *Store) LastSeq() int64 { return s.nextSeq - 1 }
 
 // ForEachLatestState calls fn with the newest state of every stream with an accepted
-// row, in stream order (State nil if that version has no state row).
+// row among the rows with seq <= upTo (math.MaxInt64: all), whatever was appended since,
+// in stream order (State nil if that version has no state row).
 // Safe for concurrent use.
-func (s *Store) ForEachLatestState(ctx context.Context, fn func(State) error) error {
-	return s.ForEachLatestStateUpTo(ctx, math.MaxInt64, fn)
-}
-
-// ForEachLatestStateUpTo is ForEachLatestState as of seq upTo: the newest state of
-// every stream among the rows with seq <= upTo, whatever was appended since.
-func (s *Store) ForEachLatestStateUpTo(ctx context.Context, upTo int64, fn func(State) error) error {
+func (s *Store) ForEachLatestState(ctx context.Context, upTo int64, fn func(State) error) error {
 	rows, err := s.r.QueryContext(ctx, latestStates("AND seq <= ? GROUP BY stream"), upTo)
 	if err != nil {
 		return mapErr("latest states", err)
@@ -86,19 +80,6 @@ func (s *Store) ForEachLatestStateUpTo(ctx context.Context, upTo int64, fn func(
 		}
 	}
 	return mapErr("latest states", rows.Err())
-}
-
-// ForEachAccepted calls fn with the stream, version and events JSON of every accepted row,
-// in seq order; events is valid only until fn returns. Safe for concurrent use.
-func (s *Store) ForEachAccepted(ctx context.Context, fn func(stream string, version int64, events []byte) error) error {
-	r, err := s.NewLogReader(ctx)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	return r.ForEachAccepted(ctx, 0, math.MaxInt64, func(_ int64, stream []byte, version int64, events []byte) error {
-		return fn(string(stream), version, events)
-	})
 }
 
 func scanRows(rows *sql.Rows, err error) ([]Row, error) {

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"testing"
 
@@ -157,7 +158,7 @@ func TestForEachLatestState(t *testing.T) {
 	s, _ := openStore(t)
 	fill(t, s)
 	var got []sqlite.State
-	err := s.ForEachLatestState(context.Background(), func(st sqlite.State) error {
+	err := s.ForEachLatestState(context.Background(), math.MaxInt64, func(st sqlite.State) error {
 		got = append(got, st)
 		return nil
 	})
@@ -171,7 +172,7 @@ func TestForEachLatestState(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	calls := 0
-	if err := s.ForEachLatestState(context.Background(), func(sqlite.State) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+	if err := s.ForEachLatestState(context.Background(), math.MaxInt64, func(sqlite.State) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("fn error: got %v after %d calls, want stop after 1", err, calls)
 	}
 }
@@ -183,12 +184,17 @@ func TestForEachAcceptedInSeqOrder(t *testing.T) {
 		stream  string
 		version int64
 	}
+	r, err := s.NewLogReader(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
 	var got []seen
-	err := s.ForEachAccepted(context.Background(), func(stream string, version int64, events []byte) error {
+	err = r.ForEachAccepted(context.Background(), 0, math.MaxInt64, func(_ int64, stream []byte, version int64, events []byte) error {
 		if len(events) == 0 || events[0] != '[' {
 			t.Errorf("%s v%d: events %q", stream, version, events)
 		}
-		got = append(got, seen{stream, version})
+		got = append(got, seen{string(stream), version})
 		return nil
 	})
 	want := []seen{{"wallet.a", 1}, {"wallet.b", 1}, {"wallet.a", 2}, {"wallet.b", 2}, {"wallet.a", 3}}
@@ -196,7 +202,7 @@ func TestForEachAcceptedInSeqOrder(t *testing.T) {
 		t.Fatalf("ForEachAccepted = %v, %v; want %v", got, err, want)
 	}
 	stop := errors.New("stop")
-	if err := s.ForEachAccepted(context.Background(), func(string, int64, []byte) error { return stop }); !errors.Is(err, stop) {
+	if err := r.ForEachAccepted(context.Background(), 0, math.MaxInt64, func(int64, []byte, int64, []byte) error { return stop }); !errors.Is(err, stop) {
 		t.Fatalf("fn error: got %v, want stop", err)
 	}
 }

@@ -116,16 +116,16 @@ func TestLogReaderStateAt(t *testing.T) {
 	}
 }
 
-func TestForEachLatestStateUpTo(t *testing.T) {
+func TestForEachLatestStateAsOfASeq(t *testing.T) {
 	s, _ := openStore(t)
 	fill(t, s)
 	var got []string
-	err := s.ForEachLatestStateUpTo(context.Background(), 4, func(st sqlite.State) error {
+	err := s.ForEachLatestState(context.Background(), 4, func(st sqlite.State) error {
 		got = append(got, st.Stream+" "+string(st.State))
 		return nil
 	})
 	want := []string{"wallet.a " + string(state("wallet.a", 2).State), "wallet.b " + string(state("wallet.b", 1).State)}
 	if err != nil || !slices.Equal(got, want) {
-		t.Fatalf("ForEachLatestStateUpTo(4) = %v, %v; want %v", got, err, want)
+		t.Fatalf("ForEachLatestState(4) = %v, %v; want %v", got, err, want)
 	}
 }
