@@ -29,8 +29,8 @@ type Options struct {
 	// CacheMiB is the page cache per connection. Default 16: SQLite walks the whole cache
 	// at the end of every write transaction (pcache1Truncate), so a large cache costs the
 	// writer CPU on every commit (10% of it with 64 MiB), while 8 MiB no longer holds a
-	// commit's working set at a million events (1,000 wallets: credits/s 4,900 with 8 MiB,
-	// 6,000 with 64, 7,000 with 16). Readers go through mmap anyway.
+	// commit's working set at a million events (see BENCHMARKS.md, "SQLite page cache").
+	// Readers go through mmap anyway.
 	CacheMiB int
 }
 
