@@ -244,7 +244,9 @@ fault_disk() {
 	got=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$BASE_URL/wallet/${ACTIVE[0]}/balance") || true
 	[[ $got == 200 ]] || fail "a read while the volume is full answered $got"
 	ok "reads go on while the volume is full (GET balance 200)"
-	line=$(docker logs "$(writer_id)" 2>&1 | grep -m 1 'database or disk is full') ||
+	# The logs go to a file first: grep -m 1 leaving a pipe early would fail it (pipefail).
+	docker logs "$(writer_id)" >"$TMP/writer.log" 2>&1 || true
+	line=$(grep -m 1 'database or disk is full' "$TMP/writer.log") ||
 		fail "the writer logged no line saying the disk is full"
 	ok "the writer says why: $(cut -c1-220 <<<"$line")"
 	in_log=$(sql "SELECT count(*) AS n FROM event WHERE idempotency_key LIKE 'disk-probe-%';" | sed -n 's/^ *n = //p')
