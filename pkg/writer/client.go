@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -12,17 +13,31 @@ import (
 )
 
 // Client sends requests to the writers of one domain. Safe for concurrent use.
-// Requests to one partition travel in batches (see lane): under load, many share one
-// NATS message each way.
+// Requests travel in batches (see lane): under load, many share one NATS message each
+// way. While one writer owns every partition (local mode, a single writer), every
+// request goes on one lane to the subject kind.domain.all, which that writer's
+// subscription kind.domain.* takes, so requests to different partitions share messages.
+// A writer owning some partitions only does not take it: NATS answers "no responders"
+// at once, nothing was delivered, and the client sends the request to its partition's
+// subject instead, trying the all subject again after allRetry.
 type Client struct {
 	nc         *nats.Conn
 	domain     string
 	partitions int
 	timeout    time.Duration
+	allAfter   atomic.Int64 // unix nanoseconds before which the all subject is not tried
 
 	mu    sync.Mutex
 	lanes map[string]*lane // by subject
 }
+
+// AllPartitions is the last token of the subject that reaches a writer owning every
+// partition; partition subjects end in a number.
+const AllPartitions = "all"
+
+// allRetry is how long the client sends to partition subjects after the all subject had
+// no responders (writers own some partitions each), before it tries again.
+const allRetry = 5 * time.Second
 
 // NewClient returns a client for domain over nc. timeout bounds a request without a
 // context deadline (default 5s); partitions must match the writers' (default 16).
@@ -51,7 +66,7 @@ func (c *Client) Send(ctx context.Context, req Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, failure.New(failure.Internal, "encode_request", err.Error())
 	}
-	rep, err := c.lane(Subject(req.Kind, c.domain, req.Entity, c.partitions)).do(ctx, body)
+	rep, err := c.send(ctx, req, body)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -59,6 +74,18 @@ func (c *Client) Send(ctx context.Context, req Request) (Reply, error) {
 		return rep, rep.Error
 	}
 	return rep, nil
+}
+
+// send sends body on the all subject while a writer takes it, else on the partition's.
+func (c *Client) send(ctx context.Context, req Request, body []byte) (Reply, error) {
+	if now := time.Now().UnixNano(); now >= c.allAfter.Load() {
+		rep, err := c.lane(req.Kind+"."+c.domain+"."+AllPartitions).do(ctx, body)
+		if !isNoResponders(err) {
+			return rep, err
+		}
+		c.allAfter.Store(now + int64(allRetry))
+	}
+	return c.lane(Subject(req.Kind, c.domain, req.Entity, c.partitions)).do(ctx, body)
 }
 
 func (c *Client) lane(subject string) *lane {

@@ -22,7 +22,7 @@ const (
 	laneMaxBytes    = 256 << 10
 )
 
-// A lane carries the requests of one subject (a kind and a partition) to its writer.
+// A lane carries the requests of one subject (a kind and a partition, or all) to its writer.
 // Up to laneMaxInFlight NATS messages are on their way at a time; requests arriving
 // while that many are out wait and go together in the next one, so under load many
 // requests share one message each way, and a lane with room sends a request at once.
@@ -172,12 +172,22 @@ func transportError(err error) error {
 	case errors.As(err, &fe):
 		return err
 	case errors.Is(err, nats.ErrNoResponders):
-		return failure.New(failure.Unavailable, "writer_unavailable", "no writer is serving this entity; retry later")
+		return failure.New(failure.Unavailable, noWriter, "no writer is serving this entity; retry later")
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 		return errTimeout()
 	default:
 		return failure.New(failure.Unavailable, "nats_unavailable", err.Error())
 	}
+}
+
+// noWriter is the failure type of a request no writer received (NATS: no responders).
+const noWriter = "writer_unavailable"
+
+// isNoResponders reports whether err says that no writer received the request, so that
+// sending it elsewhere cannot apply it twice.
+func isNoResponders(err error) bool {
+	var fe *failure.Error
+	return errors.As(err, &fe) && fe.Type == noWriter
 }
 
 // errTimeout is a request's failure when its deadline passed before the writer answered.
