@@ -119,6 +119,17 @@ func (s *Stack) StartWriter() {
 	s.t.Cleanup(s.StopWriter) // a no-op if the writer was already stopped
 }
 
+// StartOtherWriter starts one more wallet writer, on its own database file db and with
+// cfg (e.g. other partitions through cfg.Owned), stopped when the test ends. It returns
+// the writer's health base URL once it is ready.
+func (s *Stack) StartOtherWriter(db string, cfg writer.Config) string {
+	url := s.run("wallet_writer "+db, func(ctx context.Context, c service.Common) error {
+		return service.RunWriter(ctx, service.WriterConfig{Common: c, DBPath: db, Writer: cfg}, wallet.Domain{})
+	})
+	WaitReady(s.t, url)
+	return url
+}
+
 // StopWriter stops the writer gracefully (as on SIGTERM) and waits for it.
 func (s *Stack) StopWriter() {
 	if s.stopWriter != nil {
