@@ -17,21 +17,34 @@ import (
 	"uneventful.dev/uneventful/pkg/writer"
 )
 
-// echoWriter answers every message on the subjects of domain "echo" with one reply per
-// request, whose state names the request's entity. gate, if not nil, holds each message
-// until it receives; messages are received meanwhile. It returns the sizes of the messages it received.
-func echoWriter(t *testing.T, nc *nats.Conn, gate <-chan struct{}) func() []int {
+// message is one NATS message a fake writer received: its subject and its number of requests.
+type message struct {
+	subject string
+	size    int
+}
+
+// routed is the state an echoWriter answers: the request's entity and the subject its
+// message came on.
+type routed struct {
+	Subject string `json:"subject"`
+	ID      string `json:"id"`
+}
+
+// echoWriter answers every message on subject with one reply per request, whose state is
+// a routed. gate, if not nil, holds each message until it receives; messages are received
+// meanwhile. It returns the messages it received.
+func echoWriter(t *testing.T, nc *nats.Conn, subject string, gate <-chan struct{}) func() []message {
 	t.Helper()
 	var mu sync.Mutex
-	var sizes []int
-	sub, err := nc.Subscribe("command.echo.*", func(m *nats.Msg) {
+	var got []message
+	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
 		var reqs []writer.Request
 		if err := json.Unmarshal(m.Data, &reqs); err != nil {
 			t.Errorf("message is not an array of requests: %v", err)
 			return
 		}
 		mu.Lock()
-		sizes = append(sizes, len(reqs))
+		got = append(got, message{subject: m.Subject, size: len(reqs)})
 		mu.Unlock()
 		go func() { // the next message is received meanwhile
 			if gate != nil {
@@ -39,7 +52,8 @@ func echoWriter(t *testing.T, nc *nats.Conn, gate <-chan struct{}) func() []int 
 			}
 			replies := make([]writer.Reply, len(reqs))
 			for i, r := range reqs {
-				replies[i] = writer.Reply{Version: 1, State: json.RawMessage(fmt.Sprintf(`{"id":%q}`, r.Entity))}
+				state, _ := json.Marshal(routed{Subject: m.Subject, ID: r.Entity})
+				replies[i] = writer.Reply{Version: 1, State: state}
 			}
 			b, _ := json.Marshal(replies)
 			m.Respond(b) //nolint:errcheck
@@ -49,17 +63,26 @@ func echoWriter(t *testing.T, nc *nats.Conn, gate <-chan struct{}) func() []int 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sub.Unsubscribe() }) //nolint:errcheck
-	return func() []int {
+	return func() []message {
 		mu.Lock()
 		defer mu.Unlock()
-		return append([]int(nil), sizes...)
+		return append([]message(nil), got...)
 	}
+}
+
+// sizes returns the number of requests of each message.
+func sizes(msgs []message) []int {
+	n := make([]int, len(msgs))
+	for i, m := range msgs {
+		n[i] = m.size
+	}
+	return n
 }
 
 // fillLane sends writer.LaneMaxInFlight requests on c's one lane, which echo holds at
 // its gate, and returns once echo has received them all; their errors come on the
 // returned channel once the gate opens.
-func fillLane(t *testing.T, c *writer.Client, sizes func() []int) <-chan error {
+func fillLane(t *testing.T, c *writer.Client, received func() []message) <-chan error {
 	t.Helper()
 	errs := make(chan error, writer.LaneMaxInFlight)
 	for i := range writer.LaneMaxInFlight { // one at a time: each in a message of its own
@@ -68,7 +91,7 @@ func fillLane(t *testing.T, c *writer.Client, sizes func() []int) <-chan error {
 			errs <- err
 		}()
 		stacktest.Eventually(t, 2*time.Second, func() error {
-			if n := len(sizes()); n != i+1 {
+			if n := len(received()); n != i+1 {
 				return fmt.Errorf("%d of %d first messages received", n, i+1)
 			}
 			return nil
@@ -82,16 +105,17 @@ func fillLane(t *testing.T, c *writer.Client, sizes func() []int) <-chan error {
 func TestClientBatchesRequestsWhileTheLaneIsFull(t *testing.T) {
 	nc := stacktest.Connect(t, stacktest.NATS(t))
 	gate := make(chan struct{})
-	sizes := echoWriter(t, nc, gate)
+	received := echoWriter(t, nc, "command.echo.*", gate)
 	c := writer.NewClient(nc, "echo", 1, 5*time.Second) // one partition: one lane
-	first := fillLane(t, c, sizes)
+	first := fillLane(t, c, received)
 
 	errs := make(chan error, 50)
 	for i := range 50 {
 		go func() {
 			entity := fmt.Sprintf("e%d", i)
 			rep, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: entity})
-			if err == nil && string(rep.State) != fmt.Sprintf(`{"id":%q}`, entity) {
+			var r routed
+			if err == nil && (json.Unmarshal(rep.State, &r) != nil || r.ID != entity) {
 				err = fmt.Errorf("%s got reply %s", entity, rep.State)
 			}
 			errs <- err
@@ -109,7 +133,7 @@ func TestClientBatchesRequestsWhileTheLaneIsFull(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	got := sizes()
+	got := sizes(received())
 	if len(got) != writer.LaneMaxInFlight+1 || got[len(got)-1] != 50 {
 		t.Fatalf("message sizes %v, want %d of 1, then 50: the waiting requests should share one message", got, writer.LaneMaxInFlight)
 	}
@@ -120,9 +144,9 @@ func TestClientBatchesRequestsWhileTheLaneIsFull(t *testing.T) {
 func TestClientDropsRequestsWhoseContextEndedBeforeSending(t *testing.T) {
 	nc := stacktest.Connect(t, stacktest.NATS(t))
 	gate := make(chan struct{})
-	sizes := echoWriter(t, nc, gate)
+	received := echoWriter(t, nc, "command.echo.*", gate)
 	c := writer.NewClient(nc, "echo", 1, 5*time.Second)
-	first := fillLane(t, c, sizes)
+	first := fillLane(t, c, received)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -143,7 +167,7 @@ func TestClientDropsRequestsWhoseContextEndedBeforeSending(t *testing.T) {
 	if _, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: "next"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := sizes(); len(got) != writer.LaneMaxInFlight+1 || got[len(got)-1] != 1 {
+	if got := sizes(received()); len(got) != writer.LaneMaxInFlight+1 || got[len(got)-1] != 1 {
 		t.Fatalf("message sizes %v, want %d+1 messages of 1: the expired request must not be sent", got, writer.LaneMaxInFlight)
 	}
 }

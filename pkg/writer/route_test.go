@@ -9,55 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"uneventful.dev/uneventful/pkg/stacktest"
 	"uneventful.dev/uneventful/pkg/writer"
 )
-
-// subjectWriter answers every request on subject with a reply whose state names the
-// subject it came on and the request's entity; it returns the subjects of the messages
-// it received.
-func subjectWriter(t *testing.T, nc *nats.Conn, subject string, gate <-chan struct{}) func() []string {
-	t.Helper()
-	var mu sync.Mutex
-	var got []string
-	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
-		var reqs []writer.Request
-		if err := json.Unmarshal(m.Data, &reqs); err != nil {
-			t.Errorf("message is not an array of requests: %v", err)
-			return
-		}
-		mu.Lock()
-		got = append(got, m.Subject)
-		mu.Unlock()
-		go func() {
-			if gate != nil {
-				<-gate
-			}
-			replies := make([]writer.Reply, len(reqs))
-			for i, r := range reqs {
-				replies[i] = writer.Reply{Version: 1, State: json.RawMessage(fmt.Sprintf(`{"subject":%q,"id":%q}`, m.Subject, r.Entity))}
-			}
-			b, _ := json.Marshal(replies)
-			m.Respond(b) //nolint:errcheck
-		}()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sub.Unsubscribe() }) //nolint:errcheck
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), got...)
-	}
-}
-
-type routed struct {
-	Subject string `json:"subject"`
-	ID      string `json:"id"`
-}
 
 // sendMany sends a command to each of n entities at once and returns the replies' states.
 func sendMany(t *testing.T, c *writer.Client, n int) []routed {
@@ -90,11 +44,11 @@ func sendMany(t *testing.T, c *writer.Client, n int) []routed {
 func TestClientSendsToTheAllSubjectWhenOneWriterOwnsEveryPartition(t *testing.T) {
 	nc := stacktest.Connect(t, stacktest.NATS(t))
 	gate := make(chan struct{})
-	subjects := subjectWriter(t, nc, "command.echo.*", gate)
+	received := echoWriter(t, nc, "command.echo.*", gate)
 	c := writer.NewClient(nc, "echo", 16, 5*time.Second)
 	go func() {
 		stacktest.Eventually(t, 2*time.Second, func() error {
-			if n := len(subjects()); n < writer.LaneMaxInFlight {
+			if n := len(received()); n < writer.LaneMaxInFlight {
 				return fmt.Errorf("%d messages received", n)
 			}
 			return nil
@@ -107,7 +61,7 @@ func TestClientSendsToTheAllSubjectWhenOneWriterOwnsEveryPartition(t *testing.T)
 			t.Fatalf("%s came on %s, want the all subject", r.ID, r.Subject)
 		}
 	}
-	if got := subjects(); len(got) > writer.LaneMaxInFlight+2 {
+	if got := received(); len(got) > writer.LaneMaxInFlight+2 {
 		t.Fatalf("100 requests to 16 partitions took %d messages: they should share one lane", len(got))
 	}
 }
@@ -118,7 +72,7 @@ func TestClientSendsToPartitionSubjectsWhenWritersOwnSomePartitions(t *testing.T
 	nc := stacktest.Connect(t, stacktest.NATS(t))
 	const partitions = 4
 	for p := range partitions {
-		subjectWriter(t, nc, "command.echo."+strconv.Itoa(p), nil)
+		echoWriter(t, nc, "command.echo."+strconv.Itoa(p), nil)
 	}
 	c := writer.NewClient(nc, "echo", partitions, 5*time.Second)
 	for round := range 2 { // the second round no longer tries the all subject first
