@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Compares two builds with cmd/bench, alternating them ROUNDS times (runs on this kind of
+# machine vary by about 5% between identical runs, so one run each says little):
+#
+#   scripts/bench_ab.sh REV_A REV_B [ROUNDS]      (default 3; STAGES=1000 by default)
+#
+# Each revision is checked out in a worktree under ${TMPDIR:-/tmp}/bench_ab and measured
+# with `go run ./cmd/bench -duration 10s -stages $STAGES`. Prints every run and the mean
+# per build of: credits/s over 1,000 wallets, credits/s on one hot wallet, balance GETs/s
+# (all at the first stage) and CPU per credit of all processes. About 1.5 minutes per run
+# at one stage; keep the machine otherwise quiet.
+set -euo pipefail
+
+[[ $# -ge 2 ]] || { sed -n '2,11p' "$0" >&2; exit 2; }
+a=$1 b=$2 rounds=${3:-3} stages=${STAGES:-1000}
+repo=$(git rev-parse --show-toplevel)
+work=${TMPDIR:-/tmp}/bench_ab
+mkdir -p "$work"
+
+tree() { # tree REV: a worktree at REV, printed
+	local dir
+	dir=$work/$(git -C "$repo" rev-parse --short "$1")
+	if [[ ! -d $dir ]]; then
+		git -C "$repo" worktree add -q --detach "$dir" "$1"
+	fi
+	printf '%s\n' "$dir"
+}
+
+# figures FILE: spread hot reads cpu of a cmd/bench report, tab-separated.
+figures() {
+	awk -F'|' -v stage="$stages" '
+		$2 ~ "^ *"stage" *$" && !w { split($3, s, " "); split($5, h, " "); split($7, r, " "); w = s[1] "\t" h[1] "\t" r[1] }
+		$2 ~ /^ *all *$/ { split($3, c, " "); cpu = c[1] }
+		END { print w "\t" cpu }' "$1"
+}
+
+dirs=("$(tree "$a")" "$(tree "$b")")
+revs=("$a" "$b")
+results=$work/results.tsv
+: >"$results"
+for ((i = 1; i <= rounds; i++)); do
+	for k in 0 1; do
+		out=$work/${revs[k]//\//_}-$i.md
+		(cd "${dirs[k]}" && go run ./cmd/bench -duration 10s -stages "$stages" -out "$out" -plot "" >"$out.log" 2>&1) ||
+			{ echo "bench_ab: ${revs[k]} run $i failed, see $out.log" >&2; exit 1; }
+		printf '%s\t%d\t%s\n' "${revs[k]}" "$i" "$(figures "$out")" | tee -a "$results"
+	done
+done
+echo
+printf 'build\truns\tspread/s\thot/s\treads/s\tµs CPU/credit (means)\n'
+for rev in "$a" "$b"; do
+	awk -F'\t' -v rev="$rev" '$1 == rev { n++; s += $3; h += $4; r += $5; c += $6 }
+		END { printf "%s\t%d\t%.0f\t%.0f\t%.0f\t%.0f\n", rev, n, s / n, h / n, r / n, c / n }' "$results"
+done
