@@ -32,7 +32,8 @@ type lane struct {
 
 	mu       sync.Mutex
 	waiting  []*call
-	inFlight int // senders running (see run)
+	inFlight int // messages on their way (see run)
+	out      int // requests in them
 }
 
 // call is one request on a lane and, once done is signalled, its reply or error.
@@ -51,7 +52,7 @@ func (l *lane) do(ctx context.Context, body []byte) (Reply, error) {
 	c := &call{ctx: ctx, body: body, deadline: dl, done: make(chan struct{}, 1)}
 	l.mu.Lock()
 	l.waiting = append(l.waiting, c)
-	start := l.inFlight < laneMaxInFlight
+	start := l.room()
 	if start {
 		l.inFlight++
 	}
@@ -75,18 +76,35 @@ func (l *lane) do(ctx context.Context, body []byte) (Reply, error) {
 	}
 }
 
-// run is one sender: it sends batches, one at a time, until nobody waits.
+// room reports whether the waiting calls may go now: at once when nothing is on its way;
+// beside a message on its way once they are at least half as many as its requests, so
+// that a loaded lane sends messages of similar sizes instead of one request alone in the
+// slot that just freed and the rest behind it.
+func (l *lane) room() bool {
+	return l.inFlight == 0 || (l.inFlight < laneMaxInFlight && 2*len(l.waiting) >= l.out)
+}
+
+// run is one sender: it sends batches, one at a time, while there is room for them. The
+// caller has counted it in inFlight.
 func (l *lane) run() {
+	sent := 0 // requests of this sender's last message
 	for {
 		l.mu.Lock()
-		batch := l.take()
+		l.inFlight--
+		l.out -= sent
+		var batch []*call
+		if l.room() {
+			batch = l.take()
+		}
 		if len(batch) == 0 {
-			l.inFlight--
 			l.mu.Unlock()
 			return
 		}
+		l.inFlight++
+		l.out += len(batch)
 		l.mu.Unlock()
 		l.roundTrip(batch)
+		sent = len(batch)
 	}
 }
 
