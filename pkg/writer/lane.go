@@ -25,7 +25,8 @@ const (
 // A lane carries the requests of one subject (a kind and a partition, or all) to its writer.
 // Up to laneMaxInFlight NATS messages are on their way at a time; requests arriving
 // while that many are out wait and go together in the next one, so under load many
-// requests share one message each way, and a lane with room sends a request at once.
+// requests share one message each way, and an idle lane sends a request at once (see
+// room for when a second message goes beside one).
 type lane struct {
 	nc      *nats.Conn
 	subject string
