@@ -64,5 +64,11 @@ func Partition(id string, n int) int {
 
 // Subject returns the NATS subject a request of kind for entity id is sent on.
 func Subject(kind, domain, id string, partitions int) string {
-	return kind + "." + domain + "." + strconv.Itoa(Partition(id, partitions))
+	return subjectOf(kind, domain, strconv.Itoa(Partition(id, partitions)))
+}
+
+// subjectOf is the subject of requests of kind to domain whose last token is last: a
+// partition number, AllPartitions, or a wildcard for subscribing.
+func subjectOf(kind, domain, last string) string {
+	return kind + "." + domain + "." + last
 }

@@ -143,9 +143,9 @@ func (w *Writer[S]) subscribe() ([]*nats.Subscription, error) {
 	}
 	for _, kind := range []string{KindCommand, KindLoad} {
 		for _, p := range parts {
-			subject := kind + "." + w.name + ".*"
+			subject := subjectOf(kind, w.name, "*")
 			if !wildcard {
-				subject = kind + "." + w.name + "." + strconv.Itoa(p)
+				subject = subjectOf(kind, w.name, strconv.Itoa(p))
 			}
 			sub, err := w.nc.Subscribe(subject, w.receive)
 			if err != nil {
