@@ -33,7 +33,7 @@ func main() {
 	conns := flag.Int("conns", 64, "HTTP connections")
 	out := flag.String("out", "BENCHMARKS.md", "file to write (empty: print only)")
 	plotOut := flag.String("plot", "docs/benchmarks.png", "PNG plot to write (empty: none)")
-	profile := flag.String("profile", "", "save CPU profiles of wallet_writer, history_writer and wallet_server during the first stage's spread writes into this directory")
+	profile := flag.String("profile", "", "save CPU profiles of wallet_writer, history_writer and wallet_server during the first stage's spread writes (<service>.pprof) and balance reads (<service>.reads.pprof) into this directory")
 	url := flag.String("url", "", "measure the stack already running at this base URL (e.g. the compose stack) and print a table; starts nothing, writes no file")
 	flag.Parse()
 	if *url != "" {
@@ -91,19 +91,36 @@ func run(d time.Duration, counts []int, conns int, out, plotOut, profile string)
 	ctx := context.Background()
 	logf("ceilings")
 	var c ceilings
-	if c.hello, err = ceilingHTTP(ctx, conns, d); err != nil {
+	err = c.measure(s, func() (err error) {
+		c.hello, err = ceilingHTTP(ctx, conns, d)
+		return err
+	}, func() float64 { return float64(c.hello.Requests) }, &c.helloCPU, time.Second)
+	if err != nil {
 		return err
 	}
-	if c.nats, err = ceilingNATS("nats://127.0.0.1:"+benchNATSPort, conns, d); err != nil {
+	err = c.measure(s, func() (err error) {
+		c.nats, err = ceilingNATS("nats://127.0.0.1:"+benchNATSPort, conns, d)
+		return err
+	}, func() float64 { return c.nats * d.Seconds() }, &c.natsCPU, 0)
+	if err != nil {
 		return err
 	}
-	if c.redis, err = ceilingRedis("127.0.0.1:"+benchRedisPort, conns, d); err != nil {
+	err = c.measure(s, func() (err error) {
+		c.redis, err = ceilingRedis("127.0.0.1:"+benchRedisPort, conns, d)
+		return err
+	}, func() float64 { return c.redis * d.Seconds() }, &c.redisCPU, 0)
+	if err != nil {
 		return err
 	}
-	if c.sqlite, err = ceilingSQLite(dir, d); err != nil {
+	err = c.measure(s, func() (err error) {
+		c.sqlite, err = ceilingSQLite(dir, d)
+		return err
+	}, func() float64 { return c.sqlite * d.Seconds() }, &c.sqliteCPU, 0)
+	if err != nil {
 		return err
 	}
-	logf("hello %.0f/s, nats req/rep %.0f/s, redis GET %.0f/s, sqlite %.0f rows/s", c.hello.Rate(), c.nats, c.redis, c.sqlite)
+	logf("hello %.0f/s (%s CPU each), nats req/rep %.0f/s (%s), redis GET %.0f/s (%s), sqlite %.0f rows/s (%s)",
+		c.hello.Rate(), us(c.helloCPU), c.nats, us(c.natsCPU), c.redis, us(c.redisCPU), c.sqlite, us(c.sqliteCPU))
 
 	wallets := make([]string, 1000)
 	for i := range wallets {
@@ -137,7 +154,7 @@ func run(d time.Duration, counts []int, conns int, out, plotOut, profile string)
 		logf("stage %d events: writes over 1,000 wallets", stored)
 		var profiling *sync.WaitGroup
 		if s.profile && len(stages) == 0 {
-			profiling = profileServices(profile, d)
+			profiling = profileServices(profile, "", d)
 		}
 		cpuAt := make(chan cpuTimes, 1)
 		go func() { time.Sleep(time.Second); cpuAt <- takeCPU(s) }() // when the warm-up ends
@@ -157,11 +174,17 @@ func run(d time.Duration, counts []int, conns int, out, plotOut, profile string)
 			Next: func(int, int) loadgen.Request { return credit(wallets[0]) }})
 		logf("  %s", st.Hot)
 		logf("stage %d events: balance reads", stored)
+		if s.profile && len(stages) == 0 {
+			profiling = profileServices(profile, ".reads", d)
+		}
 		st.Read = loadgen.Run(ctx, loadgen.Config{Connections: conns, Duration: d, Warmup: time.Second,
 			Next: func(c, i int) loadgen.Request {
 				return loadgen.Request{Method: "GET", URL: s.httpURL + "/wallet/" + wallets[(c*31+i)%len(wallets)] + "/balance"}
 			}})
 		logf("  %s", st.Read)
+		if profiling != nil {
+			profiling.Wait()
+		}
 		stored += st.Spread.Status[200] + st.Hot.Status[200] // warm-up writes add a few more, counted by verify below
 		stages = append(stages, st)
 	}
@@ -205,10 +228,27 @@ func keptPart(path string) string {
 	return ""
 }
 
-// ceilings are the parts' rates measured in the same run.
+// ceilings are the parts' rates measured in the same run, and the CPU time each
+// operation cost all processes together (the harness, which holds the hello-world server,
+// the load generator and the SQLite ceiling, plus the stack's processes: the broker for
+// NATS, redis-server for Redis; the idle services add next to nothing).
 type ceilings struct {
-	hello               loadgen.Result
-	nats, redis, sqlite float64
+	hello                                  loadgen.Result
+	nats, redis, sqlite                    float64
+	helloCPU, natsCPU, redisCPU, sqliteCPU time.Duration
+}
+
+// measure runs a ceiling and sets *cpu to the CPU time of every process per operation,
+// counted from warmup after the start (when the ceiling's own warm-up ends) to its end.
+func (c *ceilings) measure(s *stack, run func() error, ops func() float64, cpu *time.Duration, warmup time.Duration) error {
+	at := make(chan cpuTimes, 1)
+	go func() { time.Sleep(warmup); at <- takeCPU(s) }()
+	if err := run(); err != nil {
+		return err
+	}
+	_, total := perCommand(<-at, takeCPU(s), int64(ops()))
+	*cpu = total
+	return nil
 }
 
 func statusNote(r loadgen.Result) string {
