@@ -91,32 +91,28 @@ func run(d time.Duration, counts []int, conns int, out, plotOut, profile string)
 	ctx := context.Background()
 	logf("ceilings")
 	var c ceilings
-	err = c.measure(s, func() (err error) {
+	if c.helloCPU, err = cpuPerOp(s, time.Second, func() (ops float64, err error) {
 		c.hello, err = ceilingHTTP(ctx, conns, d)
-		return err
-	}, func() float64 { return float64(c.hello.Requests) }, &c.helloCPU, time.Second)
-	if err != nil {
+		return float64(c.hello.Requests), err
+	}); err != nil {
 		return err
 	}
-	err = c.measure(s, func() (err error) {
+	if c.natsCPU, err = cpuPerOp(s, 0, func() (ops float64, err error) {
 		c.nats, err = ceilingNATS("nats://127.0.0.1:"+benchNATSPort, conns, d)
-		return err
-	}, func() float64 { return c.nats * d.Seconds() }, &c.natsCPU, 0)
-	if err != nil {
+		return c.nats * d.Seconds(), err
+	}); err != nil {
 		return err
 	}
-	err = c.measure(s, func() (err error) {
+	if c.redisCPU, err = cpuPerOp(s, 0, func() (ops float64, err error) {
 		c.redis, err = ceilingRedis("127.0.0.1:"+benchRedisPort, conns, d)
-		return err
-	}, func() float64 { return c.redis * d.Seconds() }, &c.redisCPU, 0)
-	if err != nil {
+		return c.redis * d.Seconds(), err
+	}); err != nil {
 		return err
 	}
-	err = c.measure(s, func() (err error) {
+	if c.sqliteCPU, err = cpuPerOp(s, 0, func() (ops float64, err error) {
 		c.sqlite, err = ceilingSQLite(dir, d)
-		return err
-	}, func() float64 { return c.sqlite * d.Seconds() }, &c.sqliteCPU, 0)
-	if err != nil {
+		return c.sqlite * d.Seconds(), err
+	}); err != nil {
 		return err
 	}
 	logf("hello %.0f/s (%s CPU each), nats req/rep %.0f/s (%s), redis GET %.0f/s (%s), sqlite %.0f rows/s (%s)",
@@ -238,17 +234,18 @@ type ceilings struct {
 	helloCPU, natsCPU, redisCPU, sqliteCPU time.Duration
 }
 
-// measure runs a ceiling and sets *cpu to the CPU time of every process per operation,
-// counted from warmup after the start (when the ceiling's own warm-up ends) to its end.
-func (c *ceilings) measure(s *stack, run func() error, ops func() float64, cpu *time.Duration, warmup time.Duration) error {
+// cpuPerOp runs a ceiling, which returns how many operations it measured, and returns the
+// CPU time of every process per operation, counted from warmup after the start (when the
+// ceiling's own warm-up ends) to its end.
+func cpuPerOp(s *stack, warmup time.Duration, run func() (ops float64, err error)) (time.Duration, error) {
 	at := make(chan cpuTimes, 1)
 	go func() { time.Sleep(warmup); at <- takeCPU(s) }()
-	if err := run(); err != nil {
-		return err
+	ops, err := run()
+	if err != nil {
+		return 0, err
 	}
-	_, total := perCommand(<-at, takeCPU(s), int64(ops()))
-	*cpu = total
-	return nil
+	_, total := perCommand(<-at, takeCPU(s), int64(ops))
+	return total, nil
 }
 
 func statusNote(r loadgen.Result) string {
