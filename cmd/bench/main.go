@@ -91,25 +91,25 @@ func run(d time.Duration, counts []int, conns int, out, plotOut, profile string)
 	ctx := context.Background()
 	logf("ceilings")
 	var c ceilings
-	if c.helloCPU, err = cpuPerOp(s, time.Second, func() (ops float64, err error) {
+	if _, c.helloCPU, err = cpuPerOp(s, time.Second, func() (ops float64, err error) {
 		c.hello, err = ceilingHTTP(ctx, conns, d)
 		return float64(c.hello.Requests), err
 	}); err != nil {
 		return err
 	}
-	if c.natsCPU, err = cpuPerOp(s, 0, func() (ops float64, err error) {
+	if _, c.natsCPU, err = cpuPerOp(s, 0, func() (ops float64, err error) {
 		c.nats, err = ceilingNATS("nats://127.0.0.1:"+benchNATSPort, conns, d)
 		return c.nats * d.Seconds(), err
 	}); err != nil {
 		return err
 	}
-	if c.redisCPU, err = cpuPerOp(s, 0, func() (ops float64, err error) {
+	if _, c.redisCPU, err = cpuPerOp(s, 0, func() (ops float64, err error) {
 		c.redis, err = ceilingRedis("127.0.0.1:"+benchRedisPort, conns, d)
 		return c.redis * d.Seconds(), err
 	}); err != nil {
 		return err
 	}
-	if c.sqliteCPU, err = cpuPerOp(s, 0, func() (ops float64, err error) {
+	if _, c.sqliteCPU, err = cpuPerOp(s, 0, func() (ops float64, err error) {
 		c.sqlite, err = ceilingSQLite(dir, d)
 		return c.sqlite * d.Seconds(), err
 	}); err != nil {
@@ -152,15 +152,15 @@ func run(d time.Duration, counts []int, conns int, out, plotOut, profile string)
 		if s.profile && len(stages) == 0 {
 			profiling = profileServices(profile, "", d)
 		}
-		cpuAt := make(chan cpuTimes, 1)
-		go func() { time.Sleep(time.Second); cpuAt <- takeCPU(s) }() // when the warm-up ends
-		st.Spread = loadgen.Run(ctx, loadgen.Config{Connections: conns, Duration: d, Warmup: time.Second,
-			Next: func(c, i int) loadgen.Request { return credit(wallets[(c*7919+i)%len(wallets)]) }})
-		logf("  %s", st.Spread)
-		if _, err := waitHistoryIdle(time.Minute); err != nil { // its share of the work is done too
+		if st.CPU, st.CPUTotal, err = cpuPerOp(s, time.Second, func() (ops float64, err error) {
+			st.Spread = loadgen.Run(ctx, loadgen.Config{Connections: conns, Duration: d, Warmup: time.Second,
+				Next: func(c, i int) loadgen.Request { return credit(wallets[(c*7919+i)%len(wallets)]) }})
+			logf("  %s", st.Spread)
+			_, err = waitHistoryIdle(time.Minute) // its share of the work is done too
+			return float64(st.Spread.Status[200]), err
+		}); err != nil {
 			return err
 		}
-		st.CPU, st.CPUTotal = perCommand(<-cpuAt, takeCPU(s), st.Spread.Status[200])
 		if profiling != nil {
 			profiling.Wait()
 			logf("  CPU profiles in %s (go tool pprof -top %s/wallet_writer.pprof)", profile, profile)
@@ -234,18 +234,18 @@ type ceilings struct {
 	helloCPU, natsCPU, redisCPU, sqliteCPU time.Duration
 }
 
-// cpuPerOp runs a ceiling, which returns how many operations it measured, and returns the
-// CPU time of every process per operation, counted from warmup after the start (when the
-// ceiling's own warm-up ends) to its end.
-func cpuPerOp(s *stack, warmup time.Duration, run func() (ops float64, err error)) (time.Duration, error) {
+// cpuPerOp runs a load, which returns how many operations it measured, and returns the
+// CPU time per operation of each process (largest first) and of all of them, counted from
+// warmup after the start (when the load's own warm-up ends) to its end.
+func cpuPerOp(s *stack, warmup time.Duration, run func() (ops float64, err error)) ([]cpuShare, time.Duration, error) {
 	at := make(chan cpuTimes, 1)
 	go func() { time.Sleep(warmup); at <- takeCPU(s) }()
 	ops, err := run()
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	_, total := perCommand(<-at, takeCPU(s), int64(ops))
-	return total, nil
+	shares, total := perCommand(<-at, takeCPU(s), int64(ops))
+	return shares, total, nil
 }
 
 func statusNote(r loadgen.Result) string {

@@ -45,7 +45,7 @@ func render(stages []stage, c ceilings, restart time.Duration, ver verifyResult,
 		s := stages[0]
 		fmt.Fprintf(&b, "\n### Where the CPU goes\n\nCPU time (user + system, from /proc) per credit answered 200 during the spread writes at %d stored events, "+
 			"from the end of the warm-up until the history writer had stored every event; %d cores give %s of CPU per credit at the measured rate.\n\n| process | CPU per credit |\n|---|---|\n",
-			s.Stored, runtime.NumCPU(), us(time.Duration(float64(runtime.NumCPU())*float64(time.Second)/s.Spread.Rate())))
+			s.Stored, runtime.NumCPU(), us(cpuAtRate(s.Spread.Rate())))
 		for _, c := range s.CPU {
 			fmt.Fprintf(&b, "| %s | %s |\n", c.Name, us(c.PerCommand))
 		}
@@ -111,12 +111,18 @@ func goVersion() string {
 // state rows, the history writer's row; the state row is one per wallet per commit, about
 // one per credit over 1,000 wallets), at the SQLite ceiling's CPU per row.
 func budget(s stage, c ceilings) string {
-	allowed := time.Duration(float64(runtime.NumCPU()) * float64(time.Second) / 10000)
+	allowed := cpuAtRate(10000)
 	floor := c.helloCPU + 3*c.sqliteCPU
 	return fmt.Sprintf("\nCPU budget: %d cores at 10,000 credits/s allow %s per credit. One HTTP request at the hello-world "+
 		"ceiling's cost (%s) and three durable rows at the SQLite ceiling's (3 x %s) already take %s of it; this stack "+
 		"spent %s, so %s went to the rest (NATS, JetStream, Redis, the services' own work). At %s per credit these cores "+
 		"allow at most %.0f credits/s at full use.\n",
 		runtime.NumCPU(), us(allowed), us(c.helloCPU), us(c.sqliteCPU), us(floor), us(s.CPUTotal), us(s.CPUTotal-floor),
-		us(s.CPUTotal), float64(runtime.NumCPU())*float64(time.Second)/float64(s.CPUTotal))
+		us(s.CPUTotal), float64(cpuAtRate(1))/float64(s.CPUTotal))
+}
+
+// cpuAtRate is the CPU time per operation that this machine's cores give at rate
+// operations per second.
+func cpuAtRate(rate float64) time.Duration {
+	return time.Duration(float64(runtime.NumCPU()) * float64(time.Second) / rate)
 }
