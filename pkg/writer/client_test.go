@@ -121,7 +121,12 @@ func TestClientBatchesRequestsWhileTheLaneIsFull(t *testing.T) {
 			errs <- err
 		}()
 	}
-	time.Sleep(100 * time.Millisecond) // let all 50 queue behind the first ones
+	stacktest.Eventually(t, 2*time.Second, func() error {
+		if n := c.Waiting("command.echo." + writer.AllPartitions); n != 50 {
+			return fmt.Errorf("%d of 50 requests queued behind the first ones", n)
+		}
+		return nil
+	})
 	close(gate)
 	for range writer.LaneMaxInFlight {
 		if err := <-first; err != nil {
