@@ -78,7 +78,12 @@ func TestOwnerRestartRebuildsFromTheStream(t *testing.T) {
 	}
 	d, _ := c.Dequeue(ctx, "a2", queue.Select{})
 	c.Commit(ctx, d) //nolint:errcheck
-	inflight, err := c.Dequeue(ctx, "a2", queue.Select{Lease: 300 * time.Millisecond})
+	// The lease must outlast everything up to the second snapshot (a listing's 200ms
+	// wait, the owner's stop and restart: 250ms here, 450ms measured on two loaded cores):
+	// were it to expire first, the restarted owner would show it rolled back.
+	const lease = 3 * time.Second
+	dequeued := time.Now()
+	inflight, err := c.Dequeue(ctx, "a2", queue.Select{Lease: lease})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,19 +95,20 @@ func TestOwnerRestartRebuildsFromTheStream(t *testing.T) {
 
 	startOwner(t, s, cfg)
 	after := queueInfo(t, c, "a2")
+	took := time.Since(dequeued) // beyond the lease, the message was rolled back meanwhile
 	after.Last, before.Last = after.Last.UTC(), before.Last.UTC()
 	if !after.Last.Equal(before.Last) {
-		t.Fatalf("last %v, want %v", after.Last, before.Last)
+		t.Fatalf("last %v, want %v (snapshot %s after the dequeue, lease %s)", after.Last, before.Last, took, lease)
 	}
 	after.Last, before.Last = time.Time{}, time.Time{}
 	if after != before || after.Count != 2 || after.Uncommited != 1 || after.Enqueued != 3 || after.Dequeued != 2 {
-		t.Fatalf("after restart %+v, before %+v", after, before)
+		t.Fatalf("after restart %+v, before %+v (snapshot %s after the dequeue, lease %s)", after, before, took, lease)
 	}
 	if id, _ := c.Enqueue(ctx, "a2", queue.Message{Payload: []byte("b")}, queue.EnqueueOptions{Dedup: "kb"}); id != inflight.ID {
 		t.Fatalf("dedup lost over the restart: %s, want %s", id, inflight.ID)
 	}
 	// The lease survives the restart and expires: the message comes back, redelivered once.
-	got, err := c.Dequeue(ctx, "a2", queue.Select{ID: inflight.ID, Wait: 3 * time.Second})
+	got, err := c.Dequeue(ctx, "a2", queue.Select{ID: inflight.ID, Wait: lease + 5*time.Second})
 	if err != nil || got.Redelivered != 1 {
 		t.Fatalf("after lease expiry: %+v, %v", got, err)
 	}
