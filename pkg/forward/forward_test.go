@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -168,12 +169,17 @@ func TestForwardServiceTimeoutRollsBack(t *testing.T) {
 }
 
 // instances = 3 runs three flows at once: three messages are dequeued together
-// (uncommitted while their calls are in the one slow service instance).
+// (uncommitted while their calls are in the one slow service instance). The service holds
+// its first call until the test has seen the three: how long a call takes is no window
+// the test's listings must hit.
 func TestForwardInstancesRunConcurrently(t *testing.T) {
 	s := stacktest.NATS(t)
 	nc := stacktest.Connect(t, s)
+	gate := make(chan struct{})
+	var open sync.Once
+	defer open.Do(func() { close(gate) }) // before the cleanups stop the forwards
 	serve(t, nc, "gate", func(context.Context, []byte, nats.Header) ([]byte, error) {
-		time.Sleep(100 * time.Millisecond)
+		<-gate
 		return nil, nil
 	})
 	fs := run(t, s, config, false)
@@ -182,16 +188,31 @@ func TestForwardInstancesRunConcurrently(t *testing.T) {
 		c.Enqueue(context.Background(), "wide", queue.Message{Payload: []byte("w")}, queue.EnqueueOptions{}) //nolint:errcheck
 	}
 	peak := 0
-	stacktest.Eventually(t, 5*time.Second, func() error {
-		qs, err := c.Queues(context.Background(), 20*time.Millisecond)
+	uncommitted := func(wait time.Duration) error {
+		qs, err := c.Queues(context.Background(), wait)
 		if err != nil {
 			return err
 		}
 		for _, q := range qs {
 			if q.Name == "wide" {
 				peak = max(peak, q.Uncommited)
+				return nil
 			}
 		}
+		return stacktest.Errorf("wide not listed")
+	}
+	stacktest.Eventually(t, 4*time.Second, func() error { // within the calls' 5s timeout
+		if err := uncommitted(200 * time.Millisecond); err != nil {
+			return err
+		}
+		if peak < 3 {
+			return stacktest.Errorf("%d messages uncommitted, want 3", peak)
+		}
+		return nil
+	})
+	open.Do(func() { close(gate) })
+	stacktest.Eventually(t, 5*time.Second, func() error {
+		uncommitted(20 * time.Millisecond) //nolint:errcheck // a listing that came late is no peak
 		if i := flowInfo(fs, "wide"); i.Commits != 6 || i.CI != 3 || i.I != 3 {
 			return stacktest.Errorf("forward: %+v", i)
 		}

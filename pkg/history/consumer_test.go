@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -138,8 +139,11 @@ func TestConsumeWhenADeliveryIsLost(t *testing.T) {
 // TestConsumeAcrossNATSRestarts: events published while the NATS server is restarted
 // (same port, same JetStream storage) twice all reach the history, once, in order.
 func TestConsumeAcrossNATSRestarts(t *testing.T) {
-	port, dir := stacktest.FreePort(t), t.TempDir()
-	srv := natsAt(t, port, dir)
+	// The first server picks its port and binds it at once (a port found free and bound
+	// later can be taken meanwhile); the restarts bind the same one again.
+	dir := t.TempDir()
+	srv := natsAt(t, -1, dir)
+	port := srv.Addr().(*net.TCPAddr).Port
 	connect := func() *nats.Conn {
 		nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 		if err != nil {

@@ -134,8 +134,12 @@ func TestOverload(t *testing.T) {
 			t.Cleanup(s.StopWriter)
 			stacktest.WaitReady(t, s.WriterURL)
 		}
-		base := floor(s.URL, 1000)
+		// The floor is measured on both sides of the burst, the slower one counting: the
+		// pace of a machine other tests share changes meanwhile (on two loaded cores, a
+		// floor of 2.4s before a burst and 4.0s after it).
+		before := floor(s.URL, 1000)
 		outs := burst(s.URL, wallets, 1000)
+		base := max(before, floor(s.URL, 1000))
 		codes := map[string]int{}
 		for _, k := range outs {
 			switch {
@@ -146,11 +150,16 @@ func TestOverload(t *testing.T) {
 				t.Errorf("answer %d %s", k.Code, k.ErrType)
 			}
 			codes[fmt.Sprint(k.Code, " ", k.ErrType)]++
-			if k.Code == 503 && k.Latency > max(2*time.Second, 3*base) {
+			// 1,000 requests through the server and the writer cost more CPU than 1,000
+			// the server refuses alone: with -race on two loaded cores, a shed answer came
+			// up to 3.7 floors after it was sent, an admitted one up to the 5s command
+			// deadline plus 1.5 floors. A shed answer that waited out the deadline comes 5s
+			// late, more than these bounds allow where the floor is 250-600ms (unloaded).
+			if k.Code == 503 && k.Latency > max(2*time.Second, 5*base) {
 				t.Errorf("a shed command waited %s for its 503 (1,000 refusals without I/O: %s)", k.Latency, base)
 			}
-			if k.Code == 200 && k.Latency > base+6*time.Second {
-				t.Errorf("an admitted command waited %s (1,000 refusals without I/O: %s; command deadline 5s, 1s grace)", k.Latency, base)
+			if k.Code == 200 && k.Latency > 2*base+6*time.Second {
+				t.Errorf("an admitted command waited %s (1,000 refusals without I/O: %s; twice that to reach the handler, command deadline 5s, 1s grace)", k.Latency, base)
 			}
 		}
 		for _, k := range outs { // a 503 is the truth: nothing applied

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -20,21 +18,19 @@ import (
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 )
 
-// redisServer starts a redis-server on a free port (stacktest would be an import cycle).
+// redisServer starts a redis-server (stacktest would be an import cycle) listening on a
+// unix socket in a temp dir only: no TCP port picked free that another process could take
+// before redis-server binds it.
 func redisServer(t *testing.T) *goredis.Client {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "redis.sock")
+	cmd := exec.Command("redis-server", "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no", "--dir", dir)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("redis-server (install it, or run ./test.sh, which does): %v", err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck
-	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port)})
+	rdb := goredis.NewClient(&goredis.Options{Network: "unix", Addr: sock})
 	t.Cleanup(func() { rdb.Close() })
 	for deadline := time.Now().Add(10 * time.Second); rdb.Ping(context.Background()).Err() != nil; {
 		if time.Now().After(deadline) {

@@ -188,13 +188,14 @@ func TestCommitBusyTimeout(t *testing.T) {
 // 10ms (TRUNCATE, which takes the write lock while it copies) never makes an Append fail.
 // (Back to back with no pause, it would starve any writer, whatever its busy timeout.)
 //
-// The checkpointer waits at most 10ms for a lock. With a long busy timeout its waits add
-// up within the statement, so SQLite's busy handler sleeps up to 100ms at a time; once it
-// has the write lock, a TRUNCATE checkpoint waits for readers (a committing connection
-// holds a read lock between its tries for the write lock) in such sleeps, the write lock
-// held all along: no brief lock. A checkpoint a loaded machine stretches to most of the
-// busy timeout is no brief lock either: an Append failing beside one is tried again; one
-// failing beside brief checkpoints only fails the test.
+// The checkpointer waits at most 10ms for a lock. With the default 2s its waits add up
+// within the statement until SQLite's busy handler sleeps 100ms at a time, and a TRUNCATE
+// checkpoint holding the write lock waits for readers (a committing connection takes a
+// read lock at each try for the write lock) in such sleeps: a lock held 100ms and more, no
+// brief one (Appends failed beside one in 5 of 200 runs with -race on two loaded cores).
+// A checkpoint a loaded machine stretches to most of the busy timeout is no brief lock
+// either: an Append failing beside one is tried again; one failing beside brief
+// checkpoints only fails the test.
 func TestCommitBusyTimeoutBesideCheckpoints(t *testing.T) {
 	ctx := context.Background()
 	s, path := openCommitStore(t)
