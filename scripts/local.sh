@@ -54,6 +54,13 @@ svc_spec() {
 svc_pidfile() { printf '%s/%s.pid\n' "$RUN_DIR" "$1"; }
 svc_log() { printf '%s/%s.log\n' "$LOG_DIR" "$1"; }
 
+# pid_alive PID: PID is a live (not zombie) process.
+pid_alive() {
+	local stat
+	stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[[ $stat != Z* ]]
+}
+
 # pid_is PID NAME: PID is a live (not zombie) process running NAME.
 pid_is() {
 	local stat comm
@@ -112,10 +119,11 @@ svc_start() {
 # svc_wait_ready SVC PID [quiet] polls until SVC answers its readiness check; on
 # failure it prints the tail of the service's log and fails.
 svc_wait_ready() {
-	local svc=$1 pid=$2 name=$1 deadline=$((SECONDS + STACK_READY_TIMEOUT))
-	[[ $name == redis ]] && name=redis-server
+	local svc=$1 pid=$2 deadline=$((SECONDS + STACK_READY_TIMEOUT))
 	until svc_ready "$svc"; do
-		if ! pid_is "$pid" "$name"; then
+		# Alive, not which program: right after the start the pid may still be setsid or
+		# nohup on its way to exec the service (a loaded machine showed it).
+		if ! pid_alive "$pid"; then
 			say "$svc exited during startup; last lines of ${LOG_DIR#"$STACK_ROOT"/}/$svc.log:"
 			tail -n 20 "$(svc_log "$svc")" >&2 || true
 			return 1
