@@ -63,9 +63,8 @@ pid_alive() {
 
 # pid_is PID NAME: PID is a live (not zombie) process running NAME.
 pid_is() {
-	local stat comm
-	stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-	[[ $stat != Z* ]] || return 1
+	local comm
+	pid_alive "$1" || return 1
 	comm=$(ps -o comm= -p "$1" 2>/dev/null) || return 1
 	comm=${comm##*/}
 	[[ $comm == "${2:0:15}" ]] # Linux cuts comm to 15 characters
