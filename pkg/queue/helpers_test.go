@@ -27,6 +27,13 @@ func mustConfig(t testing.TB, yaml string) queue.Config {
 // startOwner runs an owner of cfg on s until the returned stop is called (or the test ends).
 func startOwner(t testing.TB, s *server.Server, cfg queue.Config) (stop func()) {
 	t.Helper()
+	_, stop = runOwner(t, s, cfg)
+	return stop
+}
+
+// runOwner is startOwner, also returning the owner.
+func runOwner(t testing.TB, s *server.Server, cfg queue.Config) (o *queue.Owner, stop func()) {
+	t.Helper()
 	nc := stacktest.Connect(t, s)
 	o, err := queue.NewOwner(cfg, nc, quiet)
 	if err != nil {
@@ -57,7 +64,7 @@ func startOwner(t testing.TB, s *server.Server, cfg queue.Config) (stop func()) 
 		}
 	}
 	t.Cleanup(stop)
-	return stop
+	return o, stop
 }
 
 func ctxT(t testing.TB) context.Context {

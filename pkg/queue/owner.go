@@ -40,6 +40,7 @@ type Owner struct {
 	rounds   chan *round
 	inflight sync.WaitGroup // rounds handed to the acker, not yet answered
 	broken   atomic.Bool    // set by the acker when a round was not stored
+	blocked  atomic.Int64   // dequeues waiting for a message, after the last step
 }
 
 type waiter struct {
@@ -156,6 +157,7 @@ func (o *Owner) step(ctx context.Context, batch []*nats.Msg) {
 	}
 	o.expireLeases()
 	o.serveWaiters()
+	o.blocked.Store(int64(len(o.waiters)))
 	if len(o.replies) == 0 && len(o.pending) == 0 {
 		return
 	}

@@ -114,7 +114,7 @@ func TestDequeueSelectsByPropertiesAndID(t *testing.T) {
 
 func TestBlockingDequeue(t *testing.T) {
 	s := stacktest.NATS(t)
-	startOwner(t, s, mustConfig(t, oneDomain))
+	o, _ := runOwner(t, s, mustConfig(t, oneDomain))
 	c := queue.NewClient(stacktest.Connect(t, s))
 	ctx := ctxT(t)
 
@@ -130,7 +130,13 @@ func TestBlockingDequeue(t *testing.T) {
 		d, _ := c.Dequeue(ctx, "a1", queue.Select{Wait: 5 * time.Second})
 		got <- d
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// The enqueue must find the dequeue already waiting, or it proves nothing.
+	stacktest.Eventually(t, 5*time.Second, func() error {
+		if n := o.Blocked(); n != 1 {
+			return stacktest.Errorf("%d dequeues waiting, want 1", n)
+		}
+		return nil
+	})
 	id, err := c.Enqueue(ctx, "a1", queue.Message{Payload: []byte("x")}, queue.EnqueueOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -69,18 +69,31 @@ func TestWalletDebitNotifiesAQueue(t *testing.T) {
 	stop()
 	stop = run()
 	defer stop()
-	if post("debit", "1") != 200 {
-		t.Fatal("second debit refused")
+	// Two more debits after the restart; the last one is the sentinel: events become
+	// messages in stream order, so a duplicate of the first debit would be queued before it.
+	if post("debit", "1") != 200 || post("debit", "2") != 200 {
+		t.Fatal("debits after the restart refused")
 	}
 	stacktest.Eventually(t, 10*time.Second, func() error {
 		ms, err = c.Browse(context.Background(), "debits")
-		if err != nil || len(ms) != 2 {
+		if err != nil || len(ms) == 0 {
 			return stacktest.Errorf("debits: %d messages, %v", len(ms), err)
+		}
+		var last event.Envelope
+		if err := json.Unmarshal(ms[len(ms)-1].Payload, &last); err != nil || last.Version != 4 {
+			return stacktest.Errorf("the sentinel debit (version 4) is not queued yet: last %+v, %v", last, err)
 		}
 		return nil
 	})
-	time.Sleep(300 * time.Millisecond) // a duplicate would arrive by now
-	if ms, _ := c.Browse(context.Background(), "debits"); len(ms) != 2 {
-		t.Fatalf("%d messages after a restart, want 2", len(ms))
+	seen := map[int64]bool{}
+	for _, m := range ms {
+		var env event.Envelope
+		if err := json.Unmarshal(m.Payload, &env); err != nil || seen[env.Version] {
+			t.Fatalf("message %s: envelope %+v queued twice or unreadable (%v)", m.ID, env, err)
+		}
+		seen[env.Version] = true
+	}
+	if len(ms) != 3 {
+		t.Fatalf("%d messages after a restart, want 3 (debits at versions 2, 3 and 4)", len(ms))
 	}
 }
