@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -266,5 +267,40 @@ func TestBadConfig(t *testing.T) {
 		if err == nil {
 			t.Errorf("ROUTES=%q accepted", routes)
 		}
+	}
+}
+
+func TestBrokenOffUpstream(t *testing.T) {
+	var posts atomic.Int32
+	breaker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" {
+			posts.Add(1)
+		}
+		io.ReadAll(r.Body) //nolint:errcheck // the request arrived whole
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close() // no answer at all
+		}
+	}))
+	defer breaker.Close()
+	good := upstream(t, "good")
+	g := startGateway(t, "/wallet/="+breaker.URL+","+good.URL)
+	// A GET moves on to the next upstream: both answer 200, whichever upstream comes first.
+	for range 2 {
+		if status, _, body := send(t, g.URL, "GET", "/wallet/x", nil, ""); status != 200 {
+			t.Fatalf("GET answered %d %s", status, body)
+		}
+	}
+	// A POST the breaker received is not sent again: its outcome is unknown (504).
+	statuses := map[int]int{}
+	for range 2 {
+		status, _, body := send(t, g.URL, "POST", "/wallet/x/credit", nil, `{"amount":5}`)
+		if status == 504 && !strings.Contains(body, "upstream_failed") {
+			t.Fatalf("504 without upstream_failed: %s", body)
+		}
+		statuses[status]++
+	}
+	if statuses[200] != 1 || statuses[504] != 1 || posts.Load() != 1 {
+		t.Fatalf("statuses %v, POSTs at the breaker %d: want one 200, one 504, one POST", statuses, posts.Load())
 	}
 }
