@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks the HTTP entry of a running compose stack (contracts C2, C3): routes by domain,
 # and every answer the router makes itself is a C3 JSON error with the status a client
-# can act on. Expects the stack up (no tracker_service) and changes nothing in it.
+# can act on. Expects the stack up (no tracker_service) and changes nothing in it. The Go
+# router of local processes (services/router) gives the same answers, with a /tracker/
+# route to a port nothing listens on.
 #   scripts/e2e_compose_router.sh http://localhost:80
 set -euo pipefail
 
