@@ -18,8 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"uneventful.dev/uneventful/pkg/failure"
 	"uneventful.dev/uneventful/pkg/httpapi"
 )
@@ -115,7 +113,7 @@ func New(cfg Config) (*Gateway, error) {
 		}
 	}
 	g.routes = newTable(routes)
-	health := chi.NewRouter()
+	health := httpapi.NewRouter()
 	httpapi.MountHealth(health, checks)
 	g.health = health
 	return g, nil
@@ -127,6 +125,8 @@ func rewrite(pr *httputil.ProxyRequest) {
 	pr.SetXForwarded()
 }
 
+// ServeHTTP answers /healthz and /readyz itself, refuses a bad path or a body over the
+// limit, and sends every other request to its route's upstreams.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, own := ownPaths[r.URL.Path]; own {
 		g.health.ServeHTTP(w, r)

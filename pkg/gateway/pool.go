@@ -40,7 +40,7 @@ func newPool(upstreams []*url.URL, transport http.RoundTripper, downFor time.Dur
 // last.
 func (p *pool) order() []*target {
 	n := len(p.targets)
-	start := int(p.next.Add(1)-1) % n
+	start := int((p.next.Add(1) - 1) % uint64(n))
 	now := time.Now().UnixNano()
 	up := make([]*target, 0, n)
 	var down []*target
