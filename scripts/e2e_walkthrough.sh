@@ -104,12 +104,12 @@ walkthrough() {
 	deadline=$((SECONDS + 15))
 	while :; do
 		run_readme "$history" quiet
-		jq -e '.newest >= 2' >/dev/null 2>&1 <<<"$OUT" && break
-		((SECONDS < deadline)) || fail "history newest did not reach 2 within 15 s; last answer: $OUT"
+		jq -e '.newest >= 3' >/dev/null 2>&1 <<<"$OUT" && break
+		((SECONDS < deadline)) || fail "history newest did not reach 3 within 15 s; last answer: $OUT"
 		sleep 0.2
 	done
-	expect_json "history: newest 2, both accepted events in order" "$OUT" \
-		'.newest == 2 and ([.events[] | [.position, .version, .type]] == [[1, 1, "credited"], [2, 2, "debited"]])'
+	expect_json "history: both accepted wallet events in order, then the debit's enqueue on debits" "$OUT" \
+		'.newest == 3 and ([.events[] | [.position, .stream, .version, .type]] == [[1, "wallet.'"$WALLET"'", 1, "credited"], [2, "wallet.'"$WALLET"'", 2, "debited"], [3, "queue.wallet", 1, "enqueued"]])'
 	local history_page=$OUT
 	queues_walkthrough
 	OUT=$history_page
