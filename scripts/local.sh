@@ -49,13 +49,14 @@ svc_program() {
 	esac
 }
 
-# svc_spec SVC sets SVC_CMD (argv), SVC_PORTS (ports it binds) and SVC_READY_URL (empty
-# for redis, which is checked with redis-cli ping). What users reach (NATS, Redis, the
-# history) binds BIND_ADDR (default 127.0.0.1), the HTTP entry BIND_ADDR (default every
-# address), the rest 127.0.0.1 (the ports of scripts/domains.sh).
+# svc_spec SVC sets SVC_CMD (argv), SVC_PORTS (ports it binds), SVC_HOST (where they are
+# reached) and SVC_READY_URL (empty for redis, which is checked with redis-cli ping). What
+# users reach (NATS, Redis, the history) binds BIND_ADDR (default 127.0.0.1), the HTTP
+# entry BIND_ADDR (default every address), the rest 127.0.0.1 (scripts/domains.sh's ports).
 svc_spec() {
 	local bind=${BIND_ADDR:-127.0.0.1} host d port
 	host=$(local_host)
+	SVC_HOST=$host
 	local common=("NATS_URL=nats://$host:4222" "REDIS_ADDR=$host:6379" "DATA_DIR=$DATA_DIR")
 	case $1 in
 	redis)
@@ -93,6 +94,7 @@ svc_spec() {
 		SVC_CMD=(env "${common[@]}" "$BIN_DIR/queue_domain" -config "$(domain_queues "$d")" "${SVC_CMD[@]}"
 			-http "127.0.0.1:$port")
 		SVC_PORTS=("$port")
+		SVC_HOST=127.0.0.1
 		SVC_READY_URL=http://127.0.0.1:$port/readyz
 		;;
 	*_writer | *_server)
@@ -100,6 +102,7 @@ svc_spec() {
 		port=$(domain_port "$d" "${1##*_}") || die "unknown service $1"
 		SVC_CMD=(env "${common[@]}" "HTTP_ADDR=127.0.0.1:$port" "$BIN_DIR/$1")
 		SVC_PORTS=("$port")
+		SVC_HOST=127.0.0.1
 		SVC_READY_URL=http://127.0.0.1:$port/readyz
 		;;
 	*) die "unknown service $1" ;;
@@ -144,13 +147,14 @@ svc_ready() {
 	fi
 }
 
-port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# port_busy PORT [HOST]: something listens on HOST (default 127.0.0.1):PORT.
+port_busy() { (: <"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 
 svc_start() {
 	local svc=$1 port log pidfile
 	svc_spec "$svc"
 	for port in "${SVC_PORTS[@]}"; do
-		if port_busy "$port"; then
+		if port_busy "$port" "$SVC_HOST"; then
 			say "cannot start $svc: port $port is already in use by a process this stack did not start"
 			[[ $svc == router ]] && say "(choose another HTTP entry port with HTTP_PORT=8080)"
 			return 1
