@@ -266,6 +266,7 @@ curl -fsS -m 5 "$BASE_URL:8081/history?after=0&limit=1" | jq -e '.newest > 2' >/
 ok "the history writer kept its log"
 
 step "./run.sh in the foreground; a signal stops the stack"
+: >"$TMP/fg.out" # before the background job opens it, so the wait below can read it at once
 ./run.sh --docker >"$TMP/fg.out" 2>"$TMP/fg.err" &
 fg=$!
 deadline=$((SECONDS + 60))
