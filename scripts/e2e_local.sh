@@ -170,6 +170,14 @@ for svc in "${STACK_SERVICES[@]}"; do
 	[[ -n $(svc_pid "$svc") ]] || fail "$svc (of config/domains' stack) is not running after the start"
 done
 ok "every service derived from config/domains runs: ${STACK_SERVICES[*]}"
+if command -v ss >/dev/null 2>&1 && [[ -z ${BIND_ADDR:-} ]]; then
+	for p in "${STACK_PORTS[@]}"; do
+		((p == HTTP_PORT)) && continue
+		addrs=$(ss -Hltn "sport = :$p" | awk '{ print $4 }' | sort -u | tr '\n' ' ')
+		[[ $addrs == "127.0.0.1:$p " ]] || fail "port $p is bound on '$addrs', want 127.0.0.1 only"
+	done
+	ok "every port but the HTTP entry's is bound on 127.0.0.1 only"
+fi
 start_background "second start (already running)"
 [[ $(current_pids) == "$pids" ]] || fail "the second start changed the stack's processes: $pids -> $(current_pids)"
 ok "the second start left the running services alone"
