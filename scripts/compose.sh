@@ -120,17 +120,53 @@ compose_pull() {
 	fi
 }
 
+# compose_services prints our services' programs, one image each (uneventful/<program>):
+# the history writer, each domain's (config/domains) server and writer, and queue_domain
+# when a domain has queues.
+compose_services() {
+	local d queues=0
+	load_domains || return 1
+	echo history_writer
+	for d in "${DOMAINS[@]}"; do
+		printf '%s\n' "${d}_server" "${d}_writer"
+		domain_queues "$d" >/dev/null && queues=1
+	done
+	((queues == 0)) || echo queue_domain
+}
+
+# compose_check fails, saying what to add, unless docker-compose.yml has the Compose
+# services of every domain in config/domains.
+compose_check() {
+	local d svc have
+	load_domains || return 1
+	have=" $(compose config --services | tr '\n' ' ') " || return 1
+	for d in "${DOMAINS[@]}"; do
+		while read -r svc _; do
+			[[ $have == *" $svc "* ]] && continue
+			say "docker-compose.yml has no $svc for the domain $d of config/domains: add the domain's block (README.md, \"Adding a domain\")"
+			return 1
+		done < <(domain_compose_services "$d")
+	done
+}
+
 # compose_build builds the Go binaries (static, for the engine's architecture)
-# into bin/docker/ and our images from them.
+# into bin/docker/ and our images from them (docker/service.Dockerfile).
 compose_build() {
-	local ctx=$BIN_DIR/docker arch
+	local ctx=$BIN_DIR/docker arch svc pkgs=() dirs=()
 	stack_need_go
+	compose_check || exit 1
 	arch=$(docker_goarch)
-	mkdir -p "$ctx/rootfs/tmp" "$ctx/rootfs/data/wallet_writer" "$ctx/rootfs/data/history_writer"
+	for svc in $(compose_services); do
+		pkgs+=("./services/$svc")
+		[[ $svc != *_writer ]] || dirs+=("$ctx/rootfs/data/$svc")
+	done
+	mkdir -p "$ctx/rootfs/tmp" "${dirs[@]}"
 	chmod 1777 "$ctx/rootfs/tmp"
 	say "building static linux/$arch binaries into ${ctx#"$STACK_ROOT"/}/"
 	(cd "$STACK_ROOT" && CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -buildvcs=false -ldflags=-s -o "$ctx/" \
-		./services/wallet_server ./services/wallet_writer ./services/history_writer ./docker/health ./docker/sqlite3)
+		"${pkgs[@]}" ./docker/health ./docker/launch ./docker/sqlite3)
+	say "building the CLI ${BIN_DIR#"$STACK_ROOT"/}/uneventful for this machine"
+	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./cmd/uneventful)
 	say "building the images"
 	# (without the legacy builder's deprecation notice, which says nothing about this build)
 	{ compose build -q 2>&1 >&3 | sed -e '/^DEPRECATED: The legacy builder/,/^$/d' >&2; } 3>&2
@@ -146,7 +182,7 @@ compose_images_ready() {
 			return 1
 		}
 	done < <(compose_public_images)
-	for image in wallet_server wallet_writer history_writer; do
+	for image in $(compose_services); do
 		docker image inspect "uneventful/$image:latest" >/dev/null 2>&1 || {
 			say "image uneventful/$image is missing: run ./build.sh"
 			return 1
@@ -160,6 +196,7 @@ compose_images_ready() {
 # leaves running containers alone). Without Go it uses the images already built.
 compose_up() {
 	compose_pull
+	compose_check || return 1
 	if command -v go >/dev/null 2>&1 || [[ -x /usr/local/go/bin/go ]]; then
 		compose_build
 	else

@@ -37,6 +37,19 @@ e2e_cleanup_more() { ((ENV_WAS_THERE)) || rm -f .env; }
 e2e_compose_init
 
 e2e_need_tools curl jq redis-cli python3 timeout
+
+# The containers the stack runs, derived from config/domains: the shared four (broker,
+# cache, history writer, router) and each domain's services (2 server replicas each).
+load_domains || fail "config/domains: cannot read the stack's domains"
+WANT_CONTAINERS=4
+WANT_SERVICES=(message_broker cache history_writer_service router)
+for d in "${DOMAINS[@]}"; do
+	while read -r svc n; do
+		WANT_SERVICES+=("$svc")
+		WANT_CONTAINERS=$((WANT_CONTAINERS + n))
+	done < <(domain_compose_services "$d")
+done
+log "services from config/domains: ${WANT_SERVICES[*]} ($WANT_CONTAINERS containers)"
 PYTHON=python
 command -v python >/dev/null 2>&1 || PYTHON=python3
 
@@ -97,16 +110,20 @@ ok ".env is ignored by git"
 
 step "./build.sh"
 ./build.sh --docker || fail "./build.sh exited $?"
-for s in wallet_server wallet_writer history_writer; do
+for s in $(compose_services); do
 	user=$(docker image inspect -f '{{.Config.User}}' "uneventful/$s:latest") || fail "uneventful/$s missing"
 	[[ $user =~ ^[1-9][0-9]*(:[0-9]+)?$ ]] || fail "uneventful/$s runs as '$user', want a numeric non-root user"
 done
-ok "./build.sh: our three images exist and run as numeric non-root users"
+ok "./build.sh: our images ($(compose_services | tr '\n' ' ')) exist and run as numeric non-root users"
 
 step "./run_in_background.sh (twice)"
 start_background "first start"
 ids=$(container_ids)
-(($(wc -w <<<"$ids") == 7)) || fail "want 7 containers (2 wallet_server_service replicas), got: $ids"
+(($(wc -w <<<"$ids") == WANT_CONTAINERS)) || fail "want $WANT_CONTAINERS containers (from config/domains), got: $ids"
+for svc in "${WANT_SERVICES[@]}"; do
+	[[ -n $($COMPOSE ps -q "$svc") ]] || fail "no container of $svc (config/domains)"
+done
+ok "$WANT_CONTAINERS containers, one or more of each service config/domains derives"
 our_images() { docker images -q --no-trunc 'uneventful/*' | sort | tr '\n' ' '; }
 images=$(our_images)
 start_background "second start (already running)"
@@ -115,7 +132,7 @@ if [[ $(our_images) != "$images" ]]; then
 	log "note: the Go sources changed between the starts, so the images were rebuilt and their containers recreated"
 else
 	[[ $(container_ids) == "$ids" ]] || fail "the second start changed the containers though the images did not change"
-	ok "the second start rebuilt identical images and left the 7 running containers alone"
+	ok "the second start rebuilt identical images and left the $WANT_CONTAINERS running containers alone"
 fi
 redis-cli PING 2>/dev/null | grep -q NOAUTH || fail "Redis answered without a password"
 ok "Redis refuses commands without the password (NOAUTH)"
@@ -127,10 +144,17 @@ export_line="export REDISCLI_AUTH=\$(sed -n 's/^REDIS_PASSWORD=//p' .env)"
 readme_line "$export_line"
 eval "$export_line"
 export REDISCLI_AUTH
+# shellcheck disable=SC2016 # a README line
+export_line='export NATS_URL=nats://$(sed -n '"'s/^NATS_USER=//p'"' .env):$(sed -n '"'s/^NATS_PASSWORD=//p'"' .env)@127.0.0.1:4222'
+readme_line "$export_line"
+eval "$export_line"
+export NATS_URL
+[[ -x bin/uneventful ]] || fail "./build.sh --docker did not build bin/uneventful"
 walkthrough "docker-compose exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db"
 
 via_router=$(curl -fsS -m 5 "$BASE_URL/history?after=0&limit=100") || fail "GET /history through the router failed"
-same_json "the router serves the same history on the HTTP entry" "$via_router" "$OUT"
+direct=$(curl -fsS -m 5 "$BASE_URL:8081/history?after=0&limit=100") || fail "GET :8081/history failed"
+same_json "the router serves the same history on the HTTP entry" "$via_router" "$direct"
 
 verify="python -m utils.verify --base-url http://localhost"
 readme_line "$verify"
@@ -222,7 +246,7 @@ for i in "${!WALLETS[@]}"; do
 done
 events=$(writer_events)
 wait_history "$BASE_URL:8081/history" "$events" 30
-ok "the history writer holds exactly the writer's $events events (published through the kill, none twice)"
+ok "the history writer holds exactly the writer's $events wallet events (published through the kill, none twice)"
 run_adapted "docker-compose exec -T wallet_writer_service wallet_writer verify"
 # shellcheck disable=SC2016 # a README line, backquotes included
 readme_line '`docker-compose exec -T wallet_writer_service wallet_writer verify` replays the event log'
@@ -242,6 +266,7 @@ curl -fsS -m 5 "$BASE_URL:8081/history?after=0&limit=1" | jq -e '.newest > 2' >/
 ok "the history writer kept its log"
 
 step "./run.sh in the foreground; a signal stops the stack"
+: >"$TMP/fg.out" # before the background job opens it, so the wait below can read it at once
 ./run.sh --docker >"$TMP/fg.out" 2>"$TMP/fg.err" &
 fg=$!
 deadline=$((SECONDS + 60))

@@ -96,14 +96,27 @@ balance() { curl -fsS -m 10 "$BASE_URL/wallet/$1/balance"; }
 # writer_events: how many events the writer's event log holds.
 writer_events() { sql "SELECT sum(json_array_length(events)) AS n FROM event;" | sed -n 's/^ *n = //p'; }
 
-# wait_history URL EVENTS SECONDS: waits until the history at URL (…/history) says its
-# newest position is EVENTS; fails after SECONDS.
-wait_history() {
-	local url=$1 want=$2 deadline=$((SECONDS + $3)) newest
+# history_count URL PREFIX: how many events of the history at URL (…/history) have a stream
+# starting with PREFIX (the queues' events are in the history too).
+history_count() {
+	local url=$1 after=0 n=0 page
 	while :; do
-		newest=$(curl -s -m 5 "$url?after=0&limit=1" | jq -r .newest 2>/dev/null) || true
-		[[ $newest == "$want" ]] && return 0
-		((SECONDS < deadline)) || fail "history newest is $newest, want $want (the writer's events) after $3 s"
+		page=$(curl -fsS -m 10 "$url?after=$after&limit=1000") || return 1
+		n=$((n + $(jq --arg p "$2" '[.events[] | select(.stream | startswith($p))] | length' <<<"$page")))
+		[[ $(jq '.events | length' <<<"$page") == 1000 ]] || break
+		after=$(jq '.events[-1].position' <<<"$page")
+	done
+	printf '%s\n' "$n"
+}
+
+# wait_history URL EVENTS SECONDS: waits until the history at URL (…/history) holds EVENTS
+# wallet events (the writer's); fails after SECONDS.
+wait_history() {
+	local url=$1 want=$2 deadline=$((SECONDS + $3)) got
+	while :; do
+		got=$(history_count "$url" wallet.) || true
+		[[ $got == "$want" ]] && return 0
+		((SECONDS < deadline)) || fail "history holds $got wallet events, want $want (the writer's) after $3 s"
 		sleep 0.5
 	done
 }

@@ -16,7 +16,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 WALLET=28skwt5B8zTrs6AqBWrSgCHLcRL
 DB=data/wallet_writer/datastore.db
-STACK_PORTS=(4222 8222 6379 8081 8082)
 STARTED=$SECONDS
 STEP=preflight
 ARMED=0 # 1 once the stack may be ours to clean up
@@ -62,7 +61,18 @@ else
 		"(README commands get http://localhost:$HTTP_PORT)"
 fi
 BASE_URL=http://localhost:$HTTP_PORT
-STACK_PORTS=("$HTTP_PORT" "${STACK_PORTS[@]}")
+
+# The stack's services and ports, derived from config/domains as the scripts derive them.
+# shellcheck source=scripts/stack.sh
+source scripts/stack.sh
+STACK_ME=e2e
+local_load_services || fail "config/domains: cannot read the stack's domains"
+STACK_PORTS=()
+for svc in "${STACK_SERVICES[@]}"; do
+	svc_spec "$svc"
+	STACK_PORTS+=("${SVC_PORTS[@]}")
+done
+log "services from config/domains: ${STACK_SERVICES[*]}"
 
 for tool in curl jq sqlite3 redis-cli python3; do
 	command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
@@ -111,8 +121,7 @@ remember_pids() {
 	for f in data/run/*.pid; do
 		[[ -f $f ]] || continue
 		name=${f##*/}
-		name=${name%.pid}
-		[[ $name == redis ]] && name=redis-server
+		name=$(svc_program "${name%.pid}")
 		pid=$(<"$f")
 		SEEN_PIDS+=("$name:$pid")
 	done
@@ -157,7 +166,18 @@ step "fresh start: ./run.sh down -v, ./run_in_background.sh (twice)"
 ok "./run.sh down -v on a stopped stack: exit 0, no data/"
 start_background "first start"
 pids=$(current_pids)
-[[ -n $pids ]] || fail "no pid files in data/run/ after the start"
+for svc in "${STACK_SERVICES[@]}"; do
+	[[ -n $(svc_pid "$svc") ]] || fail "$svc (of config/domains' stack) is not running after the start"
+done
+ok "every service derived from config/domains runs: ${STACK_SERVICES[*]}"
+if command -v ss >/dev/null 2>&1 && [[ -z ${BIND_ADDR:-} ]]; then
+	for p in "${STACK_PORTS[@]}"; do
+		((p == HTTP_PORT)) && continue
+		addrs=$(ss -Hltn "sport = :$p" | awk '{ print $4 }' | sort -u | tr '\n' ' ')
+		[[ $addrs == "127.0.0.1:$p " ]] || fail "port $p is bound on '$addrs', want 127.0.0.1 only"
+	done
+	ok "every port but the HTTP entry's is bound on 127.0.0.1 only"
+fi
 start_background "second start (already running)"
 [[ $(current_pids) == "$pids" ]] || fail "the second start changed the stack's processes: $pids -> $(current_pids)"
 ok "the second start left the running services alone"

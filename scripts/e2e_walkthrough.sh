@@ -2,7 +2,7 @@
 # What scripts/e2e_local.sh and scripts/e2e_compose.sh share: checks that README
 # lines are there verbatim and run them, and the README walkthrough itself.
 # The sourcing script defines log, step and adapt (how a README line is run in its
-# mode), and sets PYTHON, WALLET and TMP.
+# mode), and sets PYTHON, WALLET, BASE_URL (the HTTP entry) and TMP.
 
 passed=0
 ok() {
@@ -104,10 +104,65 @@ walkthrough() {
 	deadline=$((SECONDS + 15))
 	while :; do
 		run_readme "$history" quiet
-		jq -e '.newest >= 2' >/dev/null 2>&1 <<<"$OUT" && break
-		((SECONDS < deadline)) || fail "history newest did not reach 2 within 15 s; last answer: $OUT"
+		jq -e '.newest >= 3' >/dev/null 2>&1 <<<"$OUT" && break
+		((SECONDS < deadline)) || fail "history newest did not reach 3 within 15 s; last answer: $OUT"
 		sleep 0.2
 	done
-	expect_json "history: newest 2, both accepted events in order" "$OUT" \
-		'.newest == 2 and ([.events[] | [.position, .version, .type]] == [[1, 1, "credited"], [2, 2, "debited"]])'
+	expect_json "history: both accepted wallet events in order, then the debit's enqueue on debits" "$OUT" \
+		'.newest == 3 and ([.events[] | [.position, .stream, .version, .type]] == [[1, "wallet.'"$WALLET"'", 1, "credited"], [2, "wallet.'"$WALLET"'", 2, "debited"], [3, "queue.wallet", 1, "enqueued"]])'
+	local history_page=$OUT
+	queues_walkthrough
+	OUT=$history_page
+}
+
+# queue_column QUEUE COLUMN: the COLUMN (1-based) of QUEUE's row in `queue list`'s table, in OUT.
+queue_column() { awk -v q="$1" -v c="$2" '$1 == q { print $c }' <<<"$OUT"; }
+
+# wait_queue WHAT QUEUE COLUMN WANT: runs the README's `queue list` until QUEUE's COLUMN is WANT.
+wait_queue() {
+	local deadline=$((SECONDS + 15))
+	while :; do
+		run_readme "bin/uneventful queue list" quiet
+		[[ $(queue_column "$2" "$3") == "$4" ]] && { ok "$1"; return; }
+		((SECONDS < deadline)) || fail "$1: queue list after 15 s:"$'\n'"$OUT"
+		sleep 0.2
+	done
+}
+
+# queues_walkthrough: the README's queue steps on $WALLET, after the walkthrough's debit.
+queues_walkthrough() {
+	local pay refused deadline
+	run_readme "bin/uneventful queue list"
+	for q in payments payments.error debits debits.error; do
+		[[ -n $(queue_column "$q" 1) ]] || fail "queue list has no $q:"$'\n'"$OUT"
+	done
+	ok "queue list shows payments, debits and their error queues (the stack runs the wallet's queues)"
+	wait_queue "debits holds one message: the walkthrough's debit (notify on debited)" debits 5 1
+
+	pay="echo '{\"amount\": 5}' | bin/uneventful queue enqueue payments -properties $WALLET"
+	run_readme "$pay"
+	[[ $OUT =~ ^[0-9A-Za-z]{27}$ ]] || fail "enqueue printed '$OUT', want a message id"
+	ok "enqueue printed the message id $OUT"
+	deadline=$((SECONDS + 15))
+	until OUT=$(curl -s "$BASE_URL/wallet/$WALLET/balance") && jq -e '.version == 3' >/dev/null 2>&1 <<<"$OUT"; do
+		((SECONDS < deadline)) || fail "the payment did not credit the wallet within 15 s: $OUT"
+		sleep 0.2
+	done
+	expect_json "the payment credited the wallet (balance 5.00, version 3)" "$OUT" '.balance == "5.00"'
+	wait_queue "payments: enqueued 1, dequeued 1" payments 9 1
+
+	refused="echo '{\"amount\": -1}' | bin/uneventful queue enqueue payments -properties $WALLET"
+	run_readme "$refused"
+	wait_queue "the refused payment moved to payments.error" payments.error 5 1
+	run_readme "bin/uneventful queue messages payments.error"
+	[[ $(awk 'NR > 2' <<<"$OUT" | wc -l) == 1 && $(awk 'NR == 3 { print $3 }' <<<"$OUT") == 15 ]] ||
+		fail "queue messages payments.error: want one message of 15 bytes; got:"$'\n'"$OUT"
+	ok "payments.error holds the refused payment (15 bytes: {\"amount\": -1} and a newline)"
+	OUT=$(curl -s "$BASE_URL/wallet/$WALLET/balance")
+	expect_json "the refused payment changed nothing (version 3)" "$OUT" '.version == 3 and .balance == "5.00"'
+	# shellcheck disable=SC2016 # a README line, backquotes included
+	readme_line '`bin/uneventful queue restore payments` would send it through the forward again. Each queue'
+	run_adapted "bin/uneventful queue dequeue payments.error"
+	[[ $OUT == '{"amount": -1}' ]] || fail "queue dequeue payments.error printed '$OUT'"
+	ok "queue dequeue payments.error takes it: $OUT"
 }

@@ -4,48 +4,106 @@
 # Ctrl-C reaches only the script), with its pid in data/run/<svc>.pid and its
 # output in data/logs/<svc>.log (the previous run's in <svc>.log.1).
 
-# Start order; stop order is the reverse.
-STACK_SERVICES=(redis message_broker wallet_writer history_writer wallet_server)
-
-# TEMPORARY: 1 skips (with a warning) a service whose binary is not built yet,
-# while the Go services are being written. Set it to 0 to make a missing
-# binary an error.
-STACK_ALLOW_MISSING=1
+# local_load_services sets STACK_SERVICES, the services in start order (stop order is
+# the reverse): the brokers, the history writer, each domain's services (config/domains,
+# scripts/domains.sh), then the HTTP entry.
+local_load_services() {
+	local d
+	load_domains || return 1
+	STACK_SERVICES=(redis message_broker history_writer)
+	for d in "${DOMAINS[@]}"; do
+		mapfile -t -O "${#STACK_SERVICES[@]}" STACK_SERVICES < <(domain_services "$d")
+	done
+	STACK_SERVICES+=(router)
+}
 
 STACK_READY_TIMEOUT=30 # seconds a service may take to become ready
 STACK_STOP_TIMEOUT=15  # seconds between SIGTERM and SIGKILL
 
-# svc_spec SVC sets SVC_CMD (argv), SVC_PORTS (ports it binds) and
-# SVC_READY_URL (empty for redis, which is checked with redis-cli ping).
+# local_host is where the services reach each other and the scripts reach them: BIND_ADDR
+# when it names one address, else 127.0.0.1.
+local_host() {
+	case ${BIND_ADDR:-} in
+	"" | 0.0.0.0 | "::" | "[::]") echo 127.0.0.1 ;;
+	*) printf '%s\n' "$BIND_ADDR" ;;
+	esac
+}
+
+# local_routes prints the HTTP entry's ROUTES: each domain's prefix to its server, and
+# /history to the history writer.
+local_routes() {
+	local d routes=()
+	for d in "${DOMAINS[@]}"; do
+		routes+=("/$d/=http://127.0.0.1:$(domain_port "$d" server)")
+	done
+	routes+=("/history=http://$(local_host):8081")
+	printf '%s\n' "${routes[*]}"
+}
+
+# svc_program SVC prints the program SVC runs (its process name).
+svc_program() {
+	case $1 in
+	redis) echo redis-server ;;
+	*_queue | *_queue_forwards) echo queue_domain ;;
+	*) printf '%s\n' "$1" ;;
+	esac
+}
+
+# svc_spec SVC sets SVC_CMD (argv), SVC_PORTS (ports it binds), SVC_HOST (where they are
+# reached) and SVC_READY_URL (empty for redis, which is checked with redis-cli ping). What
+# users reach (NATS, Redis, the history) binds BIND_ADDR (default 127.0.0.1), the HTTP
+# entry BIND_ADDR (default every address), the rest 127.0.0.1 (scripts/domains.sh's ports).
 svc_spec() {
-	local common=(NATS_URL=nats://127.0.0.1:4222 REDIS_ADDR=127.0.0.1:6379 "DATA_DIR=$DATA_DIR")
+	local bind=${BIND_ADDR:-127.0.0.1} host d port
+	host=$(local_host)
+	SVC_HOST=$host
+	local common=("NATS_URL=nats://$host:4222" "REDIS_ADDR=$host:6379" "DATA_DIR=$DATA_DIR")
 	case $1 in
 	redis)
-		SVC_CMD=(redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no
+		SVC_CMD=(redis-server --port 6379 --bind "$bind" --save '' --appendonly no
 			--dir "$DATA_DIR/redis" --maxmemory-policy noeviction)
 		SVC_PORTS=(6379)
 		SVC_READY_URL=
 		;;
 	message_broker)
-		SVC_CMD=(env NATS_HOST=127.0.0.1 NATS_PORT=4222 NATS_HTTP_PORT=8222
+		SVC_CMD=(env "NATS_HOST=$bind" NATS_PORT=4222 NATS_HTTP_PORT=8222
 			"NATS_STORE_DIR=$DATA_DIR/nats" "$BIN_DIR/message_broker")
 		SVC_PORTS=(4222 8222)
-		SVC_READY_URL=http://127.0.0.1:8222/healthz
-		;;
-	wallet_writer)
-		SVC_CMD=(env "${common[@]}" HTTP_ADDR=127.0.0.1:8082 "$BIN_DIR/wallet_writer")
-		SVC_PORTS=(8082)
-		SVC_READY_URL=http://127.0.0.1:8082/readyz
+		SVC_READY_URL=http://$host:8222/healthz
 		;;
 	history_writer)
-		SVC_CMD=(env "${common[@]}" HTTP_ADDR=:8081 "$BIN_DIR/history_writer")
+		SVC_CMD=(env "${common[@]}" "HTTP_ADDR=$bind:8081" "$BIN_DIR/history_writer")
 		SVC_PORTS=(8081)
-		SVC_READY_URL=http://127.0.0.1:8081/readyz
+		SVC_READY_URL=http://$host:8081/readyz
 		;;
-	wallet_server)
-		SVC_CMD=(env "${common[@]}" "HTTP_ADDR=:$HTTP_PORT" "$BIN_DIR/wallet_server")
+	router)
+		SVC_CMD=(env "HTTP_ADDR=${BIND_ADDR:-}:$HTTP_PORT" "ROUTES=$(local_routes)" "$BIN_DIR/router")
 		SVC_PORTS=("$HTTP_PORT")
-		SVC_READY_URL=http://127.0.0.1:$HTTP_PORT/readyz
+		SVC_READY_URL=http://$host:$HTTP_PORT/readyz
+		;;
+	*_queue_forwards | *_queue)
+		d=${1%_queue_forwards}
+		d=${d%_queue}
+		if [[ $1 == *_queue_forwards ]]; then
+			port=$(domain_port "$d" forwards) || die "unknown service $1"
+			SVC_CMD=(-role forwards)
+		else
+			port=$(domain_port "$d" queue) || die "unknown service $1"
+			SVC_CMD=(-role owner)
+		fi
+		SVC_CMD=(env "${common[@]}" "$BIN_DIR/queue_domain" -config "$(domain_queues "$d")" "${SVC_CMD[@]}"
+			-http "127.0.0.1:$port")
+		SVC_PORTS=("$port")
+		SVC_HOST=127.0.0.1
+		SVC_READY_URL=http://127.0.0.1:$port/readyz
+		;;
+	*_writer | *_server)
+		d=${1%_*}
+		port=$(domain_port "$d" "${1##*_}") || die "unknown service $1"
+		SVC_CMD=(env "${common[@]}" "HTTP_ADDR=127.0.0.1:$port" "$BIN_DIR/$1")
+		SVC_PORTS=("$port")
+		SVC_HOST=127.0.0.1
+		SVC_READY_URL=http://127.0.0.1:$port/readyz
 		;;
 	*) die "unknown service $1" ;;
 	esac
@@ -73,8 +131,8 @@ pid_is() {
 # svc_pid SVC prints the pid of SVC if its pid file names a live process of
 # it; it fails otherwise (no pid file, or a stale one).
 svc_pid() {
-	local pid name=$1
-	[[ $name == redis ]] && name=redis-server
+	local pid name
+	name=$(svc_program "$1")
 	[[ -r $(svc_pidfile "$1") ]] || return 1
 	pid=$(<"$(svc_pidfile "$1")")
 	[[ $pid =~ ^[0-9]+$ ]] && pid_is "$pid" "$name" && printf '%s\n' "$pid"
@@ -82,22 +140,23 @@ svc_pid() {
 
 svc_ready() {
 	if [[ $1 == redis ]]; then
-		[[ $(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null) == PONG ]]
+		[[ $(redis-cli -h "$(local_host)" -p 6379 ping 2>/dev/null) == PONG ]]
 	else
 		svc_spec "$1"
 		curl -fsS -m 2 -o /dev/null "$SVC_READY_URL" 2>/dev/null
 	fi
 }
 
-port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# port_busy PORT [HOST]: something listens on HOST (default 127.0.0.1):PORT.
+port_busy() { (: <"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 
 svc_start() {
 	local svc=$1 port log pidfile
 	svc_spec "$svc"
 	for port in "${SVC_PORTS[@]}"; do
-		if port_busy "$port"; then
+		if port_busy "$port" "$SVC_HOST"; then
 			say "cannot start $svc: port $port is already in use by a process this stack did not start"
-			[[ $svc == wallet_server ]] && say "(choose another HTTP entry port with HTTP_PORT=8080)"
+			[[ $svc == router ]] && say "(choose another HTTP entry port with HTTP_PORT=8080)"
 			return 1
 		fi
 	done
@@ -160,13 +219,13 @@ local_up() {
 	STACK_ACTIVE=()
 	mkdir -p "$RUN_DIR" "$LOG_DIR" "$DATA_DIR/redis" "$DATA_DIR/nats"
 	if ((EUID != 0 && HTTP_PORT < 1024)); then
-		say "warning: port $HTTP_PORT usually needs root; if wallet_server cannot bind it, run with HTTP_PORT=8080"
+		say "warning: port $HTTP_PORT usually needs root; if the router cannot bind it, run with HTTP_PORT=8080"
 	fi
+	local_load_services || return 1
 	for svc in "${STACK_SERVICES[@]}"; do
-		if [[ $svc != redis && ! -x $BIN_DIR/$svc ]]; then
-			((STACK_ALLOW_MISSING)) || { say "$BIN_DIR/$svc is missing: run ./build.sh"; return 1; }
-			say "WARNING: skipping $svc: ${BIN_DIR#"$STACK_ROOT"/}/$svc is not built (STACK_ALLOW_MISSING=1 in scripts/local.sh)"
-			continue
+		if [[ $svc != redis && ! -x $BIN_DIR/$(svc_program "$svc") ]]; then
+			say "${BIN_DIR#"$STACK_ROOT"/}/$(svc_program "$svc") is missing: run ./build.sh"
+			return 1
 		fi
 		if pid=$(svc_pid "$svc"); then
 			say "$svc already running (pid $pid)"
@@ -187,8 +246,8 @@ local_up() {
 }
 
 svc_stop() {
-	local svc=$1 pid=$2 name=$1 deadline=$((SECONDS + STACK_STOP_TIMEOUT))
-	[[ $name == redis ]] && name=redis-server
+	local svc=$1 pid=$2 name deadline=$((SECONDS + STACK_STOP_TIMEOUT))
+	name=$(svc_program "$svc")
 	say "stopping $svc (pid $pid)"
 	kill -TERM "$pid" 2>/dev/null || true
 	while pid_is "$pid" "$name"; do
@@ -203,12 +262,19 @@ svc_stop() {
 	rm -f "$(svc_pidfile "$svc")"
 }
 
-# local_down [report] stops every service with a live pid file, in reverse
-# order; "report" says so when there was none.
+# local_down [report] stops every service with a live pid file, in reverse start
+# order (first those no longer in config/domains); "report" says so when there was none.
 local_down() {
-	local i svc pid stopped=0
-	for ((i = ${#STACK_SERVICES[@]} - 1; i >= 0; i--)); do
-		svc=${STACK_SERVICES[i]}
+	local i svc pid f stopped=0 order=()
+	local_load_services 2>/dev/null || STACK_SERVICES=()
+	for f in "$RUN_DIR"/*.pid; do
+		[[ -e $f ]] || continue
+		svc=${f##*/}
+		svc=${svc%.pid}
+		[[ " ${STACK_SERVICES[*]} " == *" $svc "* ]] || order+=("$svc")
+	done
+	for ((i = ${#STACK_SERVICES[@]} - 1; i >= 0; i--)); do order+=("${STACK_SERVICES[i]}"); done
+	for svc in "${order[@]}"; do
 		if pid=$(svc_pid "$svc"); then
 			svc_stop "$svc" "$pid"
 			stopped=$((stopped + 1))
@@ -232,7 +298,7 @@ local_follow() {
 	# shellcheck disable=SC2016 # an awk program
 	tail -v -n +1 -F "${files[@]}" 2>/dev/null > >("${awk[@]}" '
 		/^==> .* <==$/ { f = $0; sub(/^==> /, "", f); sub(/ <==$/, "", f); n = split(f, p, "/")
-			sub(/\.log$/, "", p[n]); prefix = sprintf("%-14s | ", p[n]); next }
+			sub(/\.log$/, "", p[n]); prefix = sprintf("%-22s | ", p[n]); next }
 		/^$/ { next }
 		{ print prefix $0; fflush() }') &
 	STACK_FOLLOW_PID=$!

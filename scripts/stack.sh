@@ -19,6 +19,8 @@ die() {
 	exit 1
 }
 
+# shellcheck source=scripts/domains.sh
+source "$STACK_ROOT/scripts/domains.sh"
 # shellcheck source=scripts/local.sh
 source "$STACK_ROOT/scripts/local.sh"
 # shellcheck source=scripts/compose.sh
@@ -104,12 +106,13 @@ stack_need_go() {
 		die "Go is not installed: install the version go.mod names from https://go.dev/dl/ and put it on PATH"
 }
 
-# stack_build builds every main package under services/ into bin/.
+# stack_build builds every main package under services/, and the CLI (cmd/uneventful),
+# into bin/.
 stack_build() {
 	stack_need_go
 	mkdir -p "$BIN_DIR"
 	say "building services into ${BIN_DIR#"$STACK_ROOT"/}/"
-	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/...)
+	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/... ./cmd/uneventful)
 }
 
 # stack_down [-v] stops the stack (the compose project in compose mode, else the
