@@ -155,6 +155,11 @@ walkthrough "docker-compose exec -T wallet_writer_service sqlite3 data/wallet_wr
 via_router=$(curl -fsS -m 5 "$BASE_URL/history?after=0&limit=100") || fail "GET /history through the router failed"
 direct=$(curl -fsS -m 5 "$BASE_URL:8081/history?after=0&limit=100") || fail "GET :8081/history failed"
 same_json "the router serves the same history on the HTTP entry" "$via_router" "$direct"
+out=$(bash scripts/e2e_compose_router.sh "$BASE_URL" 2>&1) || {
+	printf '%s\n' "$out"
+	fail "the router's own answers are not all C3 JSON (scripts/e2e_compose_router.sh)"
+}
+ok "the router's own answers are C3 JSON: $(tail -n 1 <<<"$out")"
 
 verify="python -m utils.verify --base-url http://localhost"
 readme_line "$verify"
