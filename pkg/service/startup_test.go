@@ -81,7 +81,11 @@ func (e exited) check(t *testing.T, what string, code int, want ...string) {
 // cursor, unexpected arguments. Each within seconds (what it took is logged).
 func TestStartupFailuresAreLoud(t *testing.T) {
 	s := stacktest.StartParts(t)
-	bins := stacktest.Build(t, writerPkg, serverPkg, historyPkg)
+	bins := stacktest.Build(t, writerPkg, serverPkg, historyPkg, queueDomainPkg)
+	queues := filepath.Join(t.TempDir(), "relay.yaml")
+	if err := os.WriteFile(queues, []byte(relayConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +121,7 @@ func TestStartupFailuresAreLoud(t *testing.T) {
 		{"history writer, LOG_LEVEL=loud", historyPkg, nil, histEnv("LOG_LEVEL=loud"), 2, []string{"LOG_LEVEL"}},
 		{"server, HTTP_PORT=http", serverPkg, nil, parts("HTTP_ADDR=", "HTTP_PORT=http"), 2, []string{"HTTP_PORT"}},
 		{"writer, unknown argument", writerPkg, []string{"verfy"}, writerEnv(), 2, []string{"verfy"}},
+		{"queue domain, health port taken", queueDomainPkg, []string{"-config", queues, "-nats", s.NATS.ClientURL(), "-http", takenAddr}, nil, 1, []string{"health", takenAddr, "address already in use"}},
 		{"writer, outbox cursor unreadable", writerPkg, nil, parts("WALLET_DB=" + noCursor(t)), 1, []string{"outbox"}},
 	}
 	for _, tt := range tests {
