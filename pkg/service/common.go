@@ -1,6 +1,8 @@
 // Package service wires uneventful's packages into the three kinds of service a domain
-// runs (server, writer, history writer). Each services/*/main.go reads its configuration
-// and calls one Run function here; tests call the same functions on :0 ports.
+// runs (server, writer, history writer). Each services/*/main.go is one call to a Main
+// function here (WriterMain, ServerMain, HistoryMain), which reads the configuration
+// (Env) and calls a Run function; tests call the same Run functions on :0 ports.
+// What a domain must provide: docs/domains.md.
 package service
 
 import (
