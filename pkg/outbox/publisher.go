@@ -18,6 +18,7 @@ import (
 
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/failure"
 )
 
 // Publisher publishes the events of a store's log. Committed and Published are safe for
@@ -34,6 +35,7 @@ type Publisher struct {
 	notify    chan struct{}
 	published atomic.Int64
 	logReads  atomic.Int64 // how often next read the log
+	running   atomic.Bool  // Run read its cursor and has not returned
 	batch     int
 
 	mu         sync.Mutex
@@ -101,6 +103,14 @@ func (p *Publisher) Committed(first, last int64, msgs []Message) {
 // Published returns the seq of the last row whose events JetStream acknowledged.
 func (p *Publisher) Published() int64 { return p.published.Load() }
 
+// Ready reports whether Run is running: it read its cursor and has not returned.
+func (p *Publisher) Ready(context.Context) error {
+	if !p.running.Load() {
+		return failure.New(failure.Unavailable, "outbox_not_running", "the outbox is not running")
+	}
+	return nil
+}
+
 // Run publishes until ctx is done, resuming from the stored cursor.
 func (p *Publisher) Run(ctx context.Context) error {
 	cursor, err := p.store.PublishedSeq(ctx)
@@ -108,6 +118,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 		return err
 	}
 	p.published.Store(cursor)
+	p.running.Store(true)
+	defer p.running.Store(false)
 	for ctx.Err() == nil {
 		if err := EnsureStream(ctx, p.js); err != nil {
 			p.log.Warn("ensure event stream; retrying", "err", err)

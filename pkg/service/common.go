@@ -1,11 +1,14 @@
 // Package service wires uneventful's packages into the three kinds of service a domain
-// runs (server, writer, history writer). Each services/*/main.go reads its configuration
-// and calls one Run function here; tests call the same functions on :0 ports.
+// runs (server, writer, history writer). Each services/*/main.go is one call to a Main
+// function here (WriterMain, ServerMain, HistoryMain), which reads the configuration
+// (Env) and calls a Run function; tests call the same Run functions on :0 ports.
+// What a domain must provide: docs/domains.md.
 package service
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -63,21 +66,32 @@ func natsCheck(nc *nats.Conn) func(context.Context) error {
 	}
 }
 
-// serve runs h until ctx is done, then shuts down gracefully, letting in-flight
-// requests finish for up to 10 seconds.
-func serve(ctx context.Context, c Common, h http.Handler) error {
-	ln := c.Listener
+// listen binds the service's HTTP address (or takes c.Listener) and starts Go's profiler
+// on PprofAddr when set, so that an address in use fails the start at once. stop closes
+// the profiler; serve closes the listener.
+func (c Common) listen() (ln net.Listener, stop func(), err error) {
+	ln = c.Listener
 	if ln == nil {
-		var err error
 		if ln, err = net.Listen("tcp", c.HTTPAddr); err != nil {
-			return err
+			return nil, nil, fmt.Errorf("listen on HTTP_ADDR %s: %w", c.HTTPAddr, err)
 		}
 	}
+	stop, err = servePprof(c)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	return ln, stop, nil
+}
+
+// serve runs h on ln until ctx is done, then shuts down gracefully, letting in-flight
+// requests finish for up to 10 seconds.
+func serve(ctx context.Context, ln net.Listener, log *slog.Logger, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	c.Log.Info("listening", "addr", ln.Addr().String())
+	log.Info("listening", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
 		return err

@@ -27,10 +27,19 @@ type ServerConfig struct {
 }
 
 // RunServer serves the HTTP API of domain d until ctx is done, then finishes in-flight
-// requests and returns.
+// requests and returns. It returns at once with an error if it cannot start (d's
+// commands and views break a rule of docs/domains.md, its address is taken).
 func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	c := cfg.Common.withDefaults()
-	servePprof(c)
+	if err := checkAPI(d); err != nil {
+		return err
+	}
+	ln, stopPprof, err := c.listen()
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
+	defer ln.Close() //nolint:errcheck // serve closes it; this is for an early return
 	nc, err := natsconn.Connect(c.NATSURL, d.Name()+"_server", c.Log)
 	if err != nil {
 		return err
@@ -48,5 +57,5 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	r := httpapi.NewRouter()
 	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping})
 	api.Mount(r)
-	return serve(ctx, c, r)
+	return serve(ctx, ln, c.Log, r)
 }

@@ -3,7 +3,7 @@ package service
 import (
 	"context"
 	"errors"
-	"sync"
+	"fmt"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
@@ -22,13 +22,27 @@ type WriterConfig struct {
 }
 
 // RunWriter runs the writer of domain d until ctx is done, then finishes the commands it
-// took and returns. Its HTTP address serves /healthz and /readyz.
+// took and returns. Its HTTP address serves /healthz and /readyz (NATS, Redis, the
+// writer and the outbox). It returns at once with an error if it cannot start (the
+// domain breaks a rule of docs/domains.md, its address is taken, its database cannot be
+// opened) and, without waiting for ctx, if its outbox or HTTP server fails.
 func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[S]) error {
 	c := cfg.Common.withDefaults()
+	if err := checkName(d.Name()); err != nil {
+		return err
+	}
+	if err := checkState[S](d.Name()); err != nil {
+		return err
+	}
 	if cfg.DBPath == "" {
 		return errors.New("writer: DBPath is required")
 	}
-	servePprof(c)
+	ln, stopPprof, err := c.listen()
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
+	defer ln.Close() //nolint:errcheck // serve closes it; this is for an early return
 	store, err := sqlite.Open(ctx, cfg.DBPath, sqlite.Options{WriteBusyTimeout: sqlite.CommitBusyTimeout})
 	if err != nil {
 		return err
@@ -48,21 +62,34 @@ func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[
 	}
 	w := writer.New(d, store, proj, nc, pub, cfg.Writer, c.Log)
 
+	// The outbox outlives ctx (it publishes what the writer commits while it stops);
+	// a failing outbox or HTTP server stops the writer.
+	ctx, fail := context.WithCancel(ctx)
+	defer fail()
 	pubCtx, stopPub := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); pub.Run(pubCtx) }() //nolint:errcheck // it only returns on cancel or a broken store
+	pubErr := make(chan error, 1)
+	go func() {
+		err := pub.Run(pubCtx)
+		if err != nil {
+			err = fmt.Errorf("outbox: %w", err)
+			fail()
+		}
+		pubErr <- err
+	}()
+	r := httpapi.NewRouter()
+	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping, "writer": w.Ready, "outbox": pub.Ready})
 	httpErr := make(chan error, 1)
 	go func() {
-		defer wg.Done()
-		r := httpapi.NewRouter()
-		httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping, "writer": w.Ready})
-		httpErr <- serve(ctx, c, r)
+		err := serve(ctx, ln, c.Log, r)
+		if err != nil {
+			fail()
+		}
+		httpErr <- err
 	}()
 	c.Log.Info("writer started", "domain", d.Name(), "db", cfg.DBPath, "last_seq", store.LastSeq())
 	err = w.Run(ctx)
 	stopPub()
-	wg.Wait()
+	err = errors.Join(<-pubErr, <-httpErr, err)
 	c.Log.Info("writer stopped", "domain", d.Name())
-	return errors.Join(err, <-httpErr)
+	return err
 }

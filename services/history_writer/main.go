@@ -2,29 +2,14 @@
 // serves it at GET /history?after=<position>&limit=<n>.
 //
 // Environment: HISTORY_DB (default $DATA_DIR/history_writer/history.db, DATA_DIR default
-// ./data), HTTP_ADDR (default :8081), NATS_URL, LOG_LEVEL.
+// ./data), HTTP_ADDR (default $BIND_ADDR:8081, BIND_ADDR default 127.0.0.1), NATS_URL,
+// LOG_LEVEL, PPROF_ADDR. A value that is set but invalid stops it at start (exit 2).
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 
 	"uneventful.dev/uneventful/pkg/service"
 )
 
-func main() {
-	env := service.Env(os.Getenv)
-	cfg := service.HistoryConfig{
-		Common: env.Common(":8081"),
-		DBPath: env.String("HISTORY_DB", filepath.Join(env.String("DATA_DIR", "data"), "history_writer", "history.db")),
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := service.RunHistory(ctx, cfg); err != nil {
-		cfg.Log.Error("history_writer failed", "err", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(service.HistoryMain(os.Args[1:], os.Getenv)) }

@@ -8,7 +8,8 @@
 //
 // -role forwards runs the domain's forwarders alone, against an owner (-role owner)
 // running in another process, so they can be scaled, or killed, apart from it. With
-// -http (default HTTP_ADDR) it serves /healthz and /readyz. NATS_URL is the default of -nats.
+// -http (default HTTP_ADDR) it serves /healthz and /readyz; an address it cannot bind
+// stops it at start (exit 1). NATS_URL is the default of -nats.
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -51,6 +53,13 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Queues = qc
+	var health net.Listener
+	if httpAddr != "" { // bound first: a taken address fails the start, not later
+		if health, err = net.Listen("tcp", httpAddr); err != nil {
+			log.Error("queue_domain failed to start: health server", "addr", httpAddr, "err", err)
+			os.Exit(1)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d, err := queuedomain.Start(cfg, log)
@@ -59,8 +68,8 @@ func main() {
 		os.Exit(1)
 	}
 	defer d.Close()
-	if httpAddr != "" {
-		go serveHealth(ctx, httpAddr, d, log)
+	if health != nil {
+		go serveHealth(ctx, health, d, log)
 	}
 	log.Info("queue domain running", "domain", qc.Domain, "role", cfg.Role, "nats", d.ClientURL(), "leaf", d.LeafURL())
 	if err := d.Run(ctx); err != nil {
@@ -70,16 +79,17 @@ func main() {
 	}
 }
 
-// serveHealth serves /healthz and /readyz (the domain serves its role) until ctx is done.
-func serveHealth(ctx context.Context, addr string, d *queuedomain.Domain, log *slog.Logger) {
+// serveHealth serves /healthz and /readyz (the domain serves its role) on ln until ctx
+// is done.
+func serveHealth(ctx context.Context, ln net.Listener, d *queuedomain.Domain, log *slog.Logger) {
 	r := httpapi.NewRouter()
 	httpapi.MountHealth(r, map[string]httpapi.Check{"domain": d.Ready})
-	srv := &http.Server{Addr: addr, Handler: r, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		srv.Close() //nolint:errcheck
 	}()
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		log.Error("queue_domain: health server", "addr", addr, "err", err)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		log.Error("queue_domain: health server", "addr", ln.Addr().String(), "err", err)
 	}
 }

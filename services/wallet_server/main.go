@@ -1,31 +1,16 @@
 // Command wallet_server serves the wallet HTTP API: reads from Redis, commands to the
 // wallet writer over NATS.
 //
-// Environment: HTTP_ADDR (default :${HTTP_PORT:-80}), NATS_URL, REDIS_ADDR,
-// REDIS_PASSWORD, PARTITIONS (16), COMMAND_TIMEOUT (5s), LOG_LEVEL.
+// Environment: HTTP_ADDR (default :$HTTP_PORT, HTTP_PORT default 80: every interface, as
+// the HTTP entry), NATS_URL, REDIS_ADDR, REDIS_PASSWORD, PARTITIONS (16), COMMAND_TIMEOUT
+// (5s), LOG_LEVEL, PPROF_ADDR. A value that is set but invalid stops it at start (exit 2).
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"uneventful.dev/uneventful/domains/wallet"
 	"uneventful.dev/uneventful/pkg/service"
 )
 
-func main() {
-	env := service.Env(os.Getenv)
-	cfg := service.ServerConfig{
-		Common:         env.Common(":" + env.String("HTTP_PORT", "80")),
-		Partitions:     env.Int("PARTITIONS", 0),
-		CommandTimeout: env.Duration("COMMAND_TIMEOUT", 0),
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := service.RunServer(ctx, cfg, wallet.Domain{}); err != nil {
-		cfg.Log.Error("wallet_server failed", "err", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(service.ServerMain(wallet.Domain{}, os.Args[1:], os.Getenv)) }

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -6,22 +6,22 @@ import (
 	"fmt"
 	"os"
 
-	"uneventful.dev/uneventful/domains/wallet"
+	"uneventful.dev/uneventful/pkg/aggregate"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
-	"uneventful.dev/uneventful/pkg/service"
 	"uneventful.dev/uneventful/pkg/writer"
 )
 
-// verify replays the event log against the state log and prints the report as JSON.
-// Exit status: 0 all equal, 1 mismatches, 2 could not run.
-func verify(ctx context.Context, cfg service.WriterConfig) int {
-	store, err := sqlite.Open(ctx, cfg.DBPath, sqlite.Options{})
+// verify replays the event log in dbPath through d against the state log and prints the
+// report as JSON. Exit status: 0 all equal, 1 mismatches, 2 could not run.
+func verify[S any](dbPath string, d aggregate.Domain[S]) int {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, dbPath, sqlite.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "verify:", err)
 		return 2
 	}
 	defer store.Close()
-	rep, err := writer.Verify(ctx, store, wallet.Domain{})
+	rep, err := writer.Verify(ctx, store, d)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "verify:", err)
 		return 2
