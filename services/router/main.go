@@ -21,9 +21,13 @@ import (
 )
 
 func main() {
-	env := service.Env(os.Getenv)
+	env := service.NewEnv(os.Getenv)
 	common := env.Common(":" + env.String("HTTP_PORT", "80"))
-	log := common.Log
+	log := common.Log.With("service", "router")
+	if err := env.Err(); err != nil {
+		log.Error("router: invalid configuration", "err", err.Error())
+		os.Exit(2)
+	}
 	routes, err := gateway.ParseRoutes(os.Getenv("ROUTES"))
 	var g *gateway.Gateway
 	if err == nil {
