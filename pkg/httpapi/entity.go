@@ -14,10 +14,10 @@ import (
 	"github.com/segmentio/ksuid"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/failure"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // MaxBody is the largest request body accepted (1 MiB); larger ones get 413.
@@ -37,7 +37,7 @@ type Entities struct {
 	EventViews []string
 	Parse      func(command string, body []byte) (aggregate.Command, error)
 	Reader     *redis.Projection
-	Writer     *writer.Client
+	Writer     *command.Client
 	Timeout    time.Duration // a command's deadline; default 5s
 }
 
@@ -91,7 +91,7 @@ func (a *Entities) document(ctx context.Context, id string) ([]byte, error) {
 	if err == nil && ok {
 		return doc, nil
 	}
-	rep, err := a.Writer.Send(ctx, writer.Request{Kind: writer.KindLoad, Entity: id})
+	rep, err := a.Writer.Send(ctx, command.Request{Kind: command.KindLoad, Entity: id})
 	if err != nil {
 		return nil, err
 	}
@@ -158,37 +158,37 @@ func (a *Entities) command(name string) http.HandlerFunc {
 }
 
 // parseCommand validates everything about a command request before it leaves the server.
-func (a *Entities) parseCommand(w http.ResponseWriter, r *http.Request, name string) (writer.Request, error) {
+func (a *Entities) parseCommand(w http.ResponseWriter, r *http.Request, name string) (command.Request, error) {
 	id, err := entityID(r)
 	if err != nil {
-		return writer.Request{}, err
+		return command.Request{}, err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return writer.Request{}, failure.Newf(failure.TooLarge, "body_too_large", "body must be at most %d bytes", MaxBody)
+		return command.Request{}, failure.Newf(failure.TooLarge, "body_too_large", "body must be at most %d bytes", MaxBody)
 	}
 	if err != nil {
-		return writer.Request{}, failure.New(failure.Invalid, "invalid_body", "could not read the body: "+err.Error())
+		return command.Request{}, failure.New(failure.Invalid, "invalid_body", "could not read the body: "+err.Error())
 	}
 	cmd, err := a.Parse(name, body)
 	if err != nil {
-		return writer.Request{}, err
+		return command.Request{}, err
 	}
 	key, err := idempotencyKey(r)
 	if err != nil {
-		return writer.Request{}, err
+		return command.Request{}, err
 	}
 	expected, err := ifMatch(r)
 	if err != nil {
-		return writer.Request{}, err
+		return command.Request{}, err
 	}
 	commandID := event.NewID()
 	correlation := r.Header.Get("X-Correlation-Id")
 	if correlation == "" || len(correlation) > 64 {
 		correlation = commandID
 	}
-	return writer.Request{Kind: writer.KindCommand, Entity: id, CommandID: commandID, Command: cmd.Type, Data: cmd.Data,
+	return command.Request{Kind: command.KindCommand, Entity: id, CommandID: commandID, Command: cmd.Type, Data: cmd.Data,
 		IdempotencyKey: key, ExpectedVersion: expected, CorrelationID: correlation}, nil
 }
 

@@ -5,10 +5,10 @@ import (
 	"time"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/natsconn"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // API describes the HTTP face of a domain.
@@ -22,7 +22,7 @@ type API interface {
 // ServerConfig configures a domain's HTTP server.
 type ServerConfig struct {
 	Common
-	Partitions     int           // must match the writers'; default writer.DefaultPartitions
+	Partitions     int           // must match the writers'; default command.DefaultPartitions
 	CommandTimeout time.Duration // deadline of a command; default 5s
 }
 
@@ -43,7 +43,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	api := &httpapi.Entities{
 		Domain: d.Name(), Commands: d.Commands(), StateViews: stateViews, EventViews: eventViews,
 		Parse: d.ParseCommand, Reader: proj, Timeout: cfg.CommandTimeout,
-		Writer: writer.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
+		Writer: command.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
 	}
 	r := httpapi.NewRouter()
 	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/outbox"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 )
@@ -69,7 +70,7 @@ func (w *Writer[S]) project(ctx context.Context, batch []*pending) {
 		if p.update == nil {
 			continue
 		}
-		if p.req.Kind == KindLoad {
+		if p.req.Kind == command.KindLoad {
 			if err := w.restore(ctx, *p.update); err != nil {
 				w.log.Warn("restore read model", "stream", p.stream, "err", err)
 			}
