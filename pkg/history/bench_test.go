@@ -22,8 +22,8 @@ import (
 
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/eventstream"
 	"uneventful.dev/uneventful/pkg/history"
-	"uneventful.dev/uneventful/pkg/outbox"
 )
 
 // brokerEnv makes this test binary a broker process for BenchmarkConsume (see runBroker).
@@ -229,7 +229,7 @@ func runBroker(dir string) {
 	if err != nil {
 		panic(err)
 	}
-	if err := outbox.EnsureStream(context.Background(), js); err != nil {
+	if err := eventstream.Ensure(context.Background(), js); err != nil {
 		panic(err)
 	}
 	fmt.Println(s.ClientURL())

@@ -15,8 +15,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"uneventful.dev/uneventful/pkg/event"
+	"uneventful.dev/uneventful/pkg/eventstream"
 	"uneventful.dev/uneventful/pkg/history"
-	"uneventful.dev/uneventful/pkg/outbox"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
@@ -35,7 +35,7 @@ func TestConsumeAfterACrashBetweenFetchAndAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := outbox.EnsureStream(ctx, js); err != nil {
+	if err := eventstream.Ensure(ctx, js); err != nil {
 		t.Fatal(err)
 	}
 	publishEvs(t, js, 1, 10)
@@ -88,7 +88,7 @@ func TestConsumeWhenADeliveryIsLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := outbox.EnsureStream(ctx, js); err != nil {
+	if err := eventstream.Ensure(ctx, js); err != nil {
 		t.Fatal(err)
 	}
 	store := openHistory(t)
@@ -157,7 +157,7 @@ func TestConsumeAcrossNATSRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := outbox.EnsureStream(context.Background(), js); err != nil {
+	if err := eventstream.Ensure(context.Background(), js); err != nil {
 		t.Fatal(err)
 	}
 	store := openHistory(t)
