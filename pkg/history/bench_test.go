@@ -21,9 +21,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"uneventful.dev/uneventful/pkg/event"
-	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/eventstream"
 	"uneventful.dev/uneventful/pkg/history"
+	"uneventful.dev/uneventful/pkg/sqlitedb"
 )
 
 // brokerEnv makes this test binary a broker process for BenchmarkConsume (see runBroker).
@@ -103,7 +103,7 @@ func waitPosition(b *testing.B, path string, n int) time.Duration {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	began := threadCPUTime()
-	db, err := sqlite.OpenDB(path, true, sqlite.Options{})
+	db, err := sqlitedb.Open(path, true, sqlitedb.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func rusage(who int) time.Duration {
 // recordLatency returns the median and 99th percentile, in ms, of recorded - time over
 // the history at path.
 func recordLatency(b *testing.B, path string) (p50, p99 float64) {
-	db, err := sqlite.OpenDB(path, true, sqlite.Options{})
+	db, err := sqlitedb.Open(path, true, sqlitedb.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
