@@ -1,6 +1,8 @@
-// Package service wires uneventful's packages into the three kinds of service a domain
-// runs (server, writer, history writer). Each services/*/main.go reads its configuration
-// and calls one Run function here; tests call the same functions on :0 ports.
+// Package service wires uneventful's packages into the services a domain runs: the
+// server here (RunServer), the writer in writerservice, the history writer in
+// historyservice, apart so that a server links neither the event store nor the commit
+// loop. Each services/*/main.go reads its configuration and calls one Run function;
+// tests call the same functions on :0 ports.
 package service
 
 import (

@@ -13,17 +13,18 @@ import (
 	"syscall"
 
 	"uneventful.dev/uneventful/pkg/service"
+	"uneventful.dev/uneventful/pkg/service/historyservice"
 )
 
 func main() {
 	env := service.Env(os.Getenv)
-	cfg := service.HistoryConfig{
+	cfg := historyservice.Config{
 		Common: env.Common(":8081"),
 		DBPath: env.String("HISTORY_DB", filepath.Join(env.String("DATA_DIR", "data"), "history_writer", "history.db")),
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := service.RunHistory(ctx, cfg); err != nil {
+	if err := historyservice.Run(ctx, cfg); err != nil {
 		cfg.Log.Error("history_writer failed", "err", err)
 		os.Exit(1)
 	}

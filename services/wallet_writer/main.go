@@ -17,12 +17,13 @@ import (
 
 	"uneventful.dev/uneventful/domains/wallet"
 	"uneventful.dev/uneventful/pkg/service"
+	"uneventful.dev/uneventful/pkg/service/writerservice"
 	"uneventful.dev/uneventful/pkg/writer"
 )
 
 func main() {
 	env := service.Env(os.Getenv)
-	cfg := service.WriterConfig{
+	cfg := writerservice.Config{
 		Common: env.Common("127.0.0.1:8082"),
 		DBPath: env.String("WALLET_DB", filepath.Join(env.String("DATA_DIR", "data"), "wallet_writer", "datastore.db")),
 		Writer: writer.Config{Partitions: env.Int("PARTITIONS", 0), MaxBatch: env.Int("MAX_BATCH", 0)},
@@ -32,7 +33,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "verify" {
 		os.Exit(verify(ctx, cfg))
 	}
-	if err := service.RunWriter(ctx, cfg, wallet.Domain{}); err != nil {
+	if err := writerservice.Run(ctx, cfg, wallet.Domain{}); err != nil {
 		cfg.Log.Error("wallet_writer failed", "err", err)
 		os.Exit(1)
 	}

@@ -8,13 +8,13 @@ import (
 
 	"uneventful.dev/uneventful/domains/wallet"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
-	"uneventful.dev/uneventful/pkg/service"
+	"uneventful.dev/uneventful/pkg/service/writerservice"
 	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // verify replays the event log against the state log and prints the report as JSON.
 // Exit status: 0 all equal, 1 mismatches, 2 could not run.
-func verify(ctx context.Context, cfg service.WriterConfig) int {
+func verify(ctx context.Context, cfg writerservice.Config) int {
 	store, err := sqlite.Open(ctx, cfg.DBPath, sqlite.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "verify:", err)

@@ -1,4 +1,7 @@
-package service
+// Package writerservice runs a domain's writer: the event store, the commit loop, the
+// outbox and the read model, with /healthz and /readyz. services/*_writer and the tests
+// call Run.
+package writerservice
 
 import (
 	"context"
@@ -11,24 +14,25 @@ import (
 	"uneventful.dev/uneventful/pkg/natsconn"
 	"uneventful.dev/uneventful/pkg/outbox"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
+	"uneventful.dev/uneventful/pkg/service"
 	"uneventful.dev/uneventful/pkg/writer"
 )
 
-// WriterConfig configures a domain's writer.
-type WriterConfig struct {
-	Common
+// Config configures a domain's writer.
+type Config struct {
+	service.Common
 	DBPath string // the SQLite file of the event and state logs
 	Writer writer.Config
 }
 
-// RunWriter runs the writer of domain d until ctx is done, then finishes the commands it
+// Run runs the writer of domain d until ctx is done, then finishes the commands it
 // took and returns. Its HTTP address serves /healthz and /readyz.
-func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[S]) error {
-	c := cfg.Common.withDefaults()
+func Run[S any](ctx context.Context, cfg Config, d aggregate.Domain[S]) error {
+	c := cfg.Common.WithDefaults()
 	if cfg.DBPath == "" {
 		return errors.New("writer: DBPath is required")
 	}
-	servePprof(c)
+	service.ServePprof(c)
 	store, err := sqlite.Open(ctx, cfg.DBPath, sqlite.Options{WriteBusyTimeout: sqlite.CommitBusyTimeout})
 	if err != nil {
 		return err
@@ -39,7 +43,7 @@ func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[
 		return err
 	}
 	defer nc.Close()
-	rdb := c.redis()
+	rdb := c.Redis()
 	defer rdb.Close()
 	proj := redis.New(rdb)
 	pub, err := outbox.New(store, nc, c.Log)
@@ -56,8 +60,8 @@ func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[
 	go func() {
 		defer wg.Done()
 		r := httpapi.NewRouter()
-		httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping, "writer": w.Ready})
-		httpErr <- serve(ctx, c, r)
+		httpapi.MountHealth(r, map[string]httpapi.Check{"nats": service.NATSCheck(nc), "redis": proj.Ping, "writer": w.Ready})
+		httpErr <- service.Serve(ctx, c, r)
 	}()
 	c.Log.Info("writer started", "domain", d.Name(), "db", cfg.DBPath, "last_seq", store.LastSeq())
 	err = w.Run(ctx)

@@ -1,4 +1,6 @@
-package service
+// Package historyservice runs the history writer: every domain's events consumed into
+// the global log, served on GET /history. services/history_writer and the tests call Run.
+package historyservice
 
 import (
 	"context"
@@ -7,22 +9,23 @@ import (
 	"uneventful.dev/uneventful/pkg/history"
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/natsconn"
+	"uneventful.dev/uneventful/pkg/service"
 )
 
-// HistoryConfig configures the history writer.
-type HistoryConfig struct {
-	Common
+// Config configures the history writer.
+type Config struct {
+	service.Common
 	DBPath string // the SQLite file of the global log
 }
 
-// RunHistory consumes every domain's events into the global log and serves
+// Run consumes every domain's events into the global log and serves
 // GET /history until ctx is done.
-func RunHistory(ctx context.Context, cfg HistoryConfig) error {
-	c := cfg.Common.withDefaults()
+func Run(ctx context.Context, cfg Config) error {
+	c := cfg.Common.WithDefaults()
 	if cfg.DBPath == "" {
 		return errors.New("history: DBPath is required")
 	}
-	servePprof(c)
+	service.ServePprof(c)
 	store, err := history.Open(ctx, cfg.DBPath)
 	if err != nil {
 		return err
@@ -36,8 +39,8 @@ func RunHistory(ctx context.Context, cfg HistoryConfig) error {
 	consumed := make(chan error, 1)
 	go func() { consumed <- history.Consume(ctx, nc, store, c.Log) }()
 	r := httpapi.NewRouter()
-	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "sqlite": store.Ping})
+	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": service.NATSCheck(nc), "sqlite": store.Ping})
 	history.Mount(r, store)
-	err = serve(ctx, c, r)
+	err = service.Serve(ctx, c, r)
 	return errors.Join(err, <-consumed)
 }
