@@ -72,7 +72,7 @@ type Writer[S any] struct {
 
 	subscribed atomic.Bool
 
-	rb rebuild // owned by the post loop
+	rb rebuild // owned by the after-commit loop
 
 	mu          sync.Mutex
 	unprojected map[string]redis.Update // read model updates Redis refused, retried later
@@ -113,7 +113,7 @@ func (w *Writer[S]) Run(ctx context.Context) error {
 	w.subscribed.Store(true)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); w.postLoop(ctx) }()
+	go func() { defer wg.Done(); w.afterCommitLoop(ctx) }()
 	stop := make(chan struct{})
 	go func() {
 		<-ctx.Done()
@@ -227,7 +227,7 @@ func (in *inbound) answer(i int, reply []byte) {
 // transaction, until stop is closed and the intake is empty.
 func (w *Writer[S]) commitLoop(stop <-chan struct{}) {
 	for {
-		var batch []*pending // a new slice each time: the post loop owns the previous one
+		var batch []*pending // a new slice each time: the after-commit loop owns the previous one
 		select {
 		case p := <-w.intake:
 			batch = append(batch, p)
