@@ -23,6 +23,7 @@ import (
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstream"
 	"uneventful.dev/uneventful/pkg/history"
+	"uneventful.dev/uneventful/pkg/natsembed"
 	"uneventful.dev/uneventful/pkg/sqlitedb"
 )
 
@@ -212,15 +213,11 @@ func (br *broker) publish(n, rate int) <-chan struct{} {
 // runBroker is the child process: a NATS server with JetStream storing in dir; it prints
 // its URL, then for each line "n rate" on stdin publishes n events and prints a line.
 func runBroker(dir string) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true})
+	s, err := natsembed.Start(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir}, nil, 0)
 	if err != nil {
 		panic(err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		panic("nats did not start")
-	}
-	defer s.Shutdown()
+	defer natsembed.Stop(s)
 	nc, err := nats.Connect(s.ClientURL())
 	if err != nil {
 		panic(err)

@@ -17,6 +17,7 @@ import (
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstream"
 	"uneventful.dev/uneventful/pkg/history"
+	"uneventful.dev/uneventful/pkg/natsembed"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
@@ -202,15 +203,11 @@ func TestConsumeAcrossNATSRestarts(t *testing.T) {
 // natsAt starts a NATS server with JetStream on port, storing in dir, until the test ends.
 func natsAt(t *testing.T, port int, dir string) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true})
+	s, err := natsembed.Start(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats did not start")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	t.Cleanup(func() { natsembed.Stop(s) })
 	return s
 }
 
