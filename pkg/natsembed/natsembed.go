@@ -18,9 +18,10 @@ const DefaultReadyTimeout = 10 * time.Second
 // Start starts a NATS server with opts and returns once it accepts connections (with
 // JetStream on, if opts ask for it). The server logs through log (nil: nowhere), its
 // debug and trace messages as opts.Debug and opts.Trace say; it never handles signals
-// (NoSigs: the process's main owns them). It fails if the server reports a fatal error
-// (a port in use, a store it cannot open) or is not ready within timeout (<= 0:
-// DefaultReadyTimeout); then nothing is left running. Stop the server with Stop.
+// (Start sets opts.NoSigs: the process's main owns them). The server writes the ports it
+// chose where opts said -1 (random) back into opts. It fails if the server reports a
+// fatal error (a port in use, a store it cannot open) or is not ready within timeout
+// (<= 0: DefaultReadyTimeout); then nothing is left running. Stop the server with Stop.
 func Start(opts *server.Options, log *slog.Logger, timeout time.Duration) (*server.Server, error) {
 	if timeout <= 0 {
 		timeout = DefaultReadyTimeout
@@ -28,16 +29,15 @@ func Start(opts *server.Options, log *slog.Logger, timeout time.Duration) (*serv
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	o := *opts
-	o.NoSigs = true
-	srv, err := server.NewServer(&o)
+	opts.NoSigs = true
+	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("configure nats server: %w", err)
 	}
 	nl := newNATSLogger(log)
-	srv.SetLoggerV2(nl, o.Debug, o.Trace, o.TraceVerbose)
+	srv.SetLoggerV2(nl, opts.Debug, opts.Trace, opts.TraceVerbose)
 	srv.Start()
-	if err := waitReady(srv, nl, o.JetStream, timeout); err != nil {
+	if err := waitReady(srv, nl, opts.JetStream, timeout); err != nil {
 		Stop(srv)
 		return nil, err
 	}
