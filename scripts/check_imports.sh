@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-module=$(go list -m)
+module=$(GOWORK=off go list -m) # the root module alone, not the workspace (go.work)
 broken=0
 
 # deps PACKAGES... prints the non-standard packages that PACKAGES link.
@@ -28,18 +28,25 @@ report() {
 	broken=1
 }
 
+# matching GREP_ARGS...: grep, where "no line matched" is no failure but a bad pattern is.
+matching() {
+	local rc=0
+	grep "$@" || rc=$?
+	((rc <= 1)) || exit "$rc"
+}
+
 # forbid RULE PATTERN: the packages read from stdin must not match the extended regex
 # PATTERN; those that do are reported under RULE.
 forbid() {
 	local found
-	found=$(grep -E "$2" | sort -u) || true
+	found=$(matching -E "$2" | sort -u)
 	[[ -z $found ]] || report "$1" <<<"$found"
 }
 
 # allow RULE PATTERN: every package read from stdin must match PATTERN.
 allow() {
 	local found
-	found=$(grep -v -E "$2" | sort -u) || true
+	found=$(matching -v -E "$2" | sort -u)
 	[[ -z $found ]] || report "$1" <<<"$found"
 }
 
