@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's tests: gofmt, go vet, go test -race, and the Python tests of
+# The project's tests: gofmt, go vet, the import rules, go test -race, and the Python tests of
 # utils/. Installs what they need (apt-get) on a fresh machine; needs no
 # running stack. Exits non-zero if any step fails.
 set -euo pipefail
@@ -72,6 +72,8 @@ step() {
 
 step "gofmt" check_gofmt
 step "go vet" go vet ./...
+step "import rules (scripts/check_imports.sh)" bash scripts/check_imports.sh
+step "go vet of cmd/bench (a module of its own, for its plots)" go vet ./cmd/bench/...
 step "go test" env CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./...
 step "fuzz (each target ${FUZZTIME:-5s})" fuzz_briefly
 if [[ -d utils/tests ]]; then

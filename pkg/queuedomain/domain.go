@@ -20,6 +20,7 @@ import (
 
 	"uneventful.dev/uneventful/pkg/forward"
 	"uneventful.dev/uneventful/pkg/natsconn"
+	"uneventful.dev/uneventful/pkg/natsembed"
 	"uneventful.dev/uneventful/pkg/queue"
 )
 
@@ -250,7 +251,7 @@ func embed(domain string, e Embed) (*server.Server, *server.Options, error) {
 		port = -1
 	}
 	opts := &server.Options{ServerName: domain, Host: host, Port: port, JetStream: true, JetStreamDomain: domain,
-		StoreDir: e.StoreDir, NoSigs: true}
+		StoreDir: e.StoreDir}
 	if e.LeafPort != 0 {
 		opts.LeafNode.Host, opts.LeafNode.Port = host, e.LeafPort
 	}
@@ -262,14 +263,9 @@ func embed(domain string, e Embed) (*server.Server, *server.Options, error) {
 		opts.LeafNode.Remotes = append(opts.LeafNode.Remotes, &server.RemoteLeafOpts{URLs: []*url.URL{u},
 			DenyImports: localSubjects, DenyExports: localSubjects})
 	}
-	srv, err := server.NewServer(opts)
+	srv, err := natsembed.Start(opts, nil, 0)
 	if err != nil {
 		return nil, nil, err
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		return nil, nil, errors.New("embedded NATS server did not start")
 	}
 	return srv, opts, nil
 }

@@ -5,10 +5,10 @@ import (
 	"time"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/natsconn"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // API describes the HTTP face of a domain.
@@ -22,7 +22,7 @@ type API interface {
 // ServerConfig configures a domain's HTTP server.
 type ServerConfig struct {
 	Common
-	Partitions     int           // must match the writers'; default writer.DefaultPartitions
+	Partitions     int           // must match the writers'; default command.DefaultPartitions
 	CommandTimeout time.Duration // deadline of a command; default 5s
 }
 
@@ -30,11 +30,11 @@ type ServerConfig struct {
 // requests and returns. It returns at once with an error if it cannot start (d's
 // commands and views break a rule of docs/domains.md, its address is taken).
 func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
-	c := cfg.Common.withDefaults()
+	c := cfg.Common.WithDefaults()
 	if err := checkAPI(d); err != nil {
 		return err
 	}
-	ln, stopPprof, err := c.listen()
+	ln, stopPprof, err := c.Listen()
 	if err != nil {
 		return err
 	}
@@ -45,17 +45,17 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 		return err
 	}
 	defer nc.Close()
-	rdb := c.redis()
+	rdb := c.Redis()
 	defer rdb.Close()
 	proj := redis.New(rdb)
 	stateViews, eventViews := d.Views()
 	api := &httpapi.Entities{
 		Domain: d.Name(), Commands: d.Commands(), StateViews: stateViews, EventViews: eventViews,
 		Parse: d.ParseCommand, Reader: proj, Timeout: cfg.CommandTimeout,
-		Writer: writer.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
+		Writer: command.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
 	}
 	r := httpapi.NewRouter()
-	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping})
+	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": NATSCheck(nc), "redis": proj.Ping})
 	api.Mount(r)
-	return serve(ctx, ln, c.Log, r)
+	return Serve(ctx, ln, c.Log, r)
 }
