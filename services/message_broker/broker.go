@@ -45,6 +45,7 @@ func start(cfg Config, logger *slog.Logger) (*server.Server, error) {
 		HTTPPort:   cfg.HTTPPort,
 		JetStream:  true,
 		StoreDir:   cfg.StoreDir,
+		SyncAlways: syncAlways,
 		NoSigs:     true, // main owns the signals
 	})
 	if err != nil {
