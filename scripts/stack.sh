@@ -104,12 +104,13 @@ stack_need_go() {
 		die "Go is not installed: install the version go.mod names from https://go.dev/dl/ and put it on PATH"
 }
 
-# stack_build builds every main package under services/ into bin/.
+# stack_build builds every main package under services/ and the uneventful command
+# into bin/.
 stack_build() {
 	stack_need_go
 	mkdir -p "$BIN_DIR"
-	say "building services into ${BIN_DIR#"$STACK_ROOT"/}/"
-	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/...)
+	say "building services and the uneventful command into ${BIN_DIR#"$STACK_ROOT"/}/"
+	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/... ./cmd/uneventful)
 }
 
 # stack_down [-v] stops the stack (the compose project in compose mode, else the
