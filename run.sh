@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the stack in the foreground, streaming its logs; Ctrl-C stops it.
 #   ./run.sh [--local|--docker]          start (installing and building first)
-#   ./run.sh down [-v] [--local|--docker] stop a background stack; -v also deletes data/
+#   ./run.sh down [-v] [--local|--docker] stop a background stack (the mode it was started in,
+#                                         unless one is given); -v also deletes its data
 #   ./run.sh example multiple-domain      casual's multiple-domain example (queues, forwards)
 set -euo pipefail
 # shellcheck source=scripts/stack.sh
@@ -39,6 +40,7 @@ if [[ $STACK_MODE == compose ]]; then
 	trap compose_on_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	stack_remember
 	compose_up
 	compose_wait_ready
 	say "the stack is ready at $(stack_base_url) (Ctrl-C stops it)"
@@ -54,10 +56,12 @@ fi
 local_need_tools
 stack_build
 stack_lock
+stack_remember
 on_exit() {
 	local rc=$?
 	trap - EXIT INT TERM
 	local_down
+	stack_forget local
 	local_stop_follow
 	exit "$rc"
 }
