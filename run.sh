@@ -29,6 +29,7 @@ down)
 esac
 
 if [[ $STACK_MODE == compose ]]; then
+	# shellcheck disable=SC2317 # run by the EXIT trap
 	compose_on_exit() {
 		local rc=$?
 		trap - EXIT INT TERM
