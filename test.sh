@@ -118,6 +118,7 @@ compose_pinned() {
 		UNEVENTFUL_COMPOSE=$built # another Compose plugin is installed: the pinned build, standalone
 	fi
 	export UNEVENTFUL_COMPOSE
+	COMPOSE_PINNED=$UNEVENTFUL_COMPOSE
 	say "compose tests use: $UNEVENTFUL_COMPOSE ($($UNEVENTFUL_COMPOSE version --short))"
 }
 
@@ -126,35 +127,35 @@ compose_missing() {
 	return 1
 }
 
-# compose_smoke_v1 starts the stack with Debian's docker-compose 1.29, writes once, reads
-# it back and removes the stack: 1.29 still works while Debian ships it.
-compose_smoke_v1() {
-	local url id body rc=0
-	export UNEVENTFUL_COMPOSE=docker-compose COMPOSE_PROJECT_NAME=uneventful_smoke HTTP_PORT=80
-	url=$(./run_in_background.sh --docker) || rc=1
-	if ((rc == 0)); then
-		id=$(go run ./cmd/uneventful ksuid)
-		if ! body=$(curl -fsS -m 10 -X POST -d '{"amount": 5}' "$url/wallet/$id/credit") ||
-			[[ $(jq -r .balance <<<"$body") != 5.00 ]] ||
-			[[ $(curl -fsS -m 10 "$url/wallet/$id/balance" | jq -r .balance) != 5.00 ]]; then
-			say "docker-compose 1.29: credit then balance on $url/wallet/$id failed (credit answered: ${body:-nothing})"
-			rc=1
-		fi
+# compose_smoke_v1 starts the stack with Debian's docker-compose 1.29 (its own project,
+# ports on COMPOSE_SMOKE_BIND_ADDR, default 127.0.0.3), writes once, reads it back and
+# removes the stack: 1.29 keeps working while Debian ships it.
+# shellcheck disable=SC2030 # its settings stay in its subshell
+compose_smoke_v1() (
+	export UNEVENTFUL_COMPOSE=docker-compose COMPOSE_PROJECT_NAME=uneventful_smoke
+	export BIND_ADDR=${COMPOSE_SMOKE_BIND_ADDR:-127.0.0.3} HTTP_PORT=80
+	local url=http://$BIND_ADDR:$HTTP_PORT id body rc=0
+	trap 'compose_down -v 2>/dev/null' EXIT
+	compose_up && compose_wait_ready || return 1
+	id=$(go run ./cmd/uneventful ksuid)
+	if ! body=$(curl -fsS -m 10 -X POST -d '{"amount": 5}' "$url/wallet/$id/credit") ||
+		[[ $(jq -r .balance <<<"$body") != 5.00 ]] ||
+		[[ $(curl -fsS -m 10 "$url/wallet/$id/balance" | jq -r .balance) != 5.00 ]]; then
+		say "docker-compose 1.29: credit then balance on $url/wallet/$id failed (credit answered: ${body:-nothing})"
+		rc=1
 	fi
-	./run.sh down -v --docker || rc=1
-	unset UNEVENTFUL_COMPOSE COMPOSE_PROJECT_NAME HTTP_PORT
 	return "$rc"
-}
+)
 
 if docker_answers && [[ -f docker-compose.yml ]]; then
 	step "Docker Compose $(sed -n 's/^COMPOSE_PIN=//p' scripts/compose_plugin.sh) for the compose tests (built once, then cached)" compose_pinned
 fi
-if docker_answers && [[ -f docker-compose.yml && -z ${UNEVENTFUL_COMPOSE:-} ]]; then
+if docker_answers && [[ -f docker-compose.yml && -z ${COMPOSE_PINNED:-} ]]; then
 	step "e2e under Docker Compose" compose_missing
 else
 	step "e2e under Docker Compose (skipped without a Docker engine)" bash scripts/e2e_compose.sh
 	step "faults under Docker Compose: Redis and NATS restarts, a full disk (skipped without a Docker engine)" bash scripts/e2e_compose_faults.sh
-	if [[ -n ${UNEVENTFUL_COMPOSE:-} ]] && command -v docker-compose >/dev/null 2>&1 &&
+	if [[ -n ${COMPOSE_PINNED:-} ]] && command -v docker-compose >/dev/null 2>&1 &&
 		[[ $(docker-compose version --short 2>/dev/null) == 1.* ]]; then
 		step "smoke run with Debian's docker-compose $(docker-compose version --short)" compose_smoke_v1
 	fi
