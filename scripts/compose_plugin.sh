@@ -41,7 +41,7 @@ build() {
 	cp -R "$dir/." "$tmp/src"
 	chmod -R u+w "$tmp/src"
 	mkdir -p "${BUILT%/*}"
-	(cd "$tmp/src" && CGO_ENABLED=0 go build -trimpath \
+	(cd "$tmp/src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly GOWORK=off go build -trimpath \
 		-ldflags "-s -w -X $COMPOSE_MODULE/internal.Version=$COMPOSE_PIN" -o "$tmp/docker-compose" ./cmd) || {
 		say "go build of $COMPOSE_MODULE@$COMPOSE_PIN failed"
 		return 1
