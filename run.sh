@@ -62,7 +62,6 @@ on_exit() {
 	local rc=$?
 	trap - EXIT INT TERM
 	local_down
-	stack_forget local
 	local_stop_follow
 	exit "$rc"
 }

@@ -126,7 +126,7 @@ stack_remember() {
 }
 
 # stack_forget MODE drops the record if it says MODE, and data/run/ and data/ if
-# nothing else is in them.
+# nothing else is in them (stack_down -v).
 stack_forget() {
 	[[ $(cat "$STACK_MODE_FILE" 2>/dev/null) == "$1" ]] && rm -f "$STACK_MODE_FILE"
 	rmdir "$RUN_DIR" "$DATA_DIR" 2>/dev/null || true
@@ -158,22 +158,23 @@ stack_running_mode() {
 
 # stack_down [-v] stops the stack in the mode it was started in (--local or
 # --docker: that mode's, whatever was started); -v also deletes its data (the
-# volumes, or data/). Only that mode's stack is touched: a stack started with
-# --local is stopped without asking the Docker engine anything.
+# volumes, or data/) and the record of the mode, which a plain down keeps (so a
+# later down -v deletes the same stack's data). Only that mode's stack is
+# touched: a stack started with --local is stopped without asking the Docker
+# engine anything.
 stack_down() {
 	local mode=$STACK_FORCED
 	[[ -n $mode ]] || mode=$(stack_running_mode)
 	if [[ $mode == compose ]]; then
 		[[ -n $STACK_FORCED ]] || compose_require
 		compose_down "$@"
-		stack_forget compose
+		[[ ${1:-} != -v ]] || stack_forget compose
 		if [[ ${1:-} == -v && -d $DATA_DIR ]]; then
 			say "note: ${DATA_DIR#"$STACK_ROOT"/}/ (local mode's data) was kept; ./run.sh down -v --local deletes it"
 		fi
 		return
 	fi
 	local_down report
-	stack_forget local
 	if [[ ${1:-} == -v ]]; then
 		rm -rf "${DATA_DIR:?}"
 		say "deleted ${DATA_DIR#"$STACK_ROOT"/}/"
