@@ -46,7 +46,9 @@ set -a
 source "$COMPOSE_ENV"
 set +a
 export COMPOSE_PROJECT_NAME=${FAULTS_PROJECT:-uneventful_faults}
-export COMPOSE_FILE=docker-compose.yml:docker/faults.compose.yml
+# FAULTS_COMPOSE_EXTRA: one more compose file layered on top (e.g. other image names, so a run
+# on a shared engine leaves the uneventful/* tags alone).
+export COMPOSE_FILE=docker-compose.yml:docker/faults.compose.yml${FAULTS_COMPOSE_EXTRA:+:$FAULTS_COMPOSE_EXTRA}
 export BIND_ADDR=${FAULTS_BIND_ADDR:-127.0.0.2} HTTP_PORT=${FAULTS_HTTP_PORT:-80}
 BASE_URL=http://$BIND_ADDR:$HTTP_PORT
 REDIS=$BIND_ADDR:6379
