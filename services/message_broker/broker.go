@@ -44,6 +44,7 @@ func start(cfg Config, logger *slog.Logger) (*server.Server, error) {
 		HTTPPort:   cfg.HTTPPort,
 		JetStream:  true,
 		StoreDir:   cfg.StoreDir,
+		SyncAlways: syncAlways,
 		Debug:      cfg.Debug,
 	}, logger.With("component", "nats"), cfg.ReadyTimeout)
 }
