@@ -250,8 +250,10 @@ func embed(domain string, e Embed) (*server.Server, *server.Options, error) {
 	if port == 0 {
 		port = -1
 	}
+	// SyncAlways: an acknowledged queue operation survives a power failure, as under the
+	// stack's broker (docs/reliability.md).
 	opts := &server.Options{ServerName: domain, Host: host, Port: port, JetStream: true, JetStreamDomain: domain,
-		StoreDir: e.StoreDir}
+		StoreDir: e.StoreDir, SyncAlways: true}
 	if e.LeafPort != 0 {
 		opts.LeafNode.Host, opts.LeafNode.Port = host, e.LeafPort
 	}
