@@ -34,6 +34,9 @@ func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[
 		return err
 	}
 	defer store.Close()
+	if err := store.ClaimDomain(ctx, d.Name()); err != nil {
+		return err
+	}
 	nc, err := natsconn.Connect(c.NATSURL, d.Name()+"_writer", c.Log)
 	if err != nil {
 		return err
