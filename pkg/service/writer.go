@@ -45,6 +45,7 @@ func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[
 	rdb := c.redis()
 	defer rdb.Close()
 	proj := redis.New(rdb)
+	defer proj.Close()
 	pub, err := outbox.New(store, nc, c.Log)
 	if err != nil {
 		return err
