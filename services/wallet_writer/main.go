@@ -3,7 +3,8 @@
 //
 // Environment: WALLET_DB (default $DATA_DIR/wallet_writer/datastore.db, DATA_DIR default
 // ./data), HTTP_ADDR (health; default 127.0.0.1:8082), NATS_URL, REDIS_ADDR,
-// REDIS_PASSWORD, PARTITIONS (16), MAX_BATCH (512), LOG_LEVEL.
+// REDIS_PASSWORD, PARTITIONS (16), MAX_BATCH (512), ENTITY_CACHE (wallets kept in memory,
+// 100000), LOG_LEVEL.
 //
 // `wallet_writer verify` replays the event log, compares it with the state log, and exits.
 package main
@@ -25,7 +26,7 @@ func main() {
 	cfg := service.WriterConfig{
 		Common: env.Common("127.0.0.1:8082"),
 		DBPath: env.String("WALLET_DB", filepath.Join(env.String("DATA_DIR", "data"), "wallet_writer", "datastore.db")),
-		Writer: writer.Config{Partitions: env.Int("PARTITIONS", 0), MaxBatch: env.Int("MAX_BATCH", 0)},
+		Writer: writer.Config{Partitions: env.Int("PARTITIONS", 0), MaxBatch: env.Int("MAX_BATCH", 0), EntityCache: env.Int("ENTITY_CACHE", 0)},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
