@@ -22,12 +22,12 @@ import (
 
 // memPoint is the writer's memory once it had seen Wallets distinct wallets.
 type memPoint struct {
-	Wallets       int
-	RSS, RSSAnon  int64   // bytes, from /proc/<pid>/status
-	Rate          float64 // credits/s while seeding up to this point
-	DBBytes       int64
-	SinceLastRSS  int64 // RSS change since the previous point
-	SinceLastWall int
+	Wallets      int
+	RSS, RSSAnon int64   // bytes, from /proc/<pid>/status
+	Rate         float64 // credits/s while seeding up to this point
+	DBBytes      int64
+	AddedRSS     int64 // RSS change since the previous point
+	AddedWallets int
 }
 
 // runMemory starts redis, the broker and a wallet writer (ENTITY_CACHE=cache when cache >
@@ -109,7 +109,7 @@ func runMemory(counts []int, cache int) (string, error) {
 		m := procRSS(pid)
 		p := memPoint{Wallets: target, RSS: m.rss, RSSAnon: m.anon, Rate: float64(n) / time.Since(began).Seconds(), DBBytes: dbBytes(s)}
 		prev := points[len(points)-1]
-		p.SinceLastRSS, p.SinceLastWall = p.RSS-prev.RSS, p.Wallets-prev.Wallets
+		p.AddedRSS, p.AddedWallets = p.RSS-prev.RSS, p.Wallets-prev.Wallets
 		points = append(points, p)
 		logf("%d wallets: RSS %s (anon %s), %.0f credits/s, database %s", target, mib(p.RSS), mib(p.RSSAnon), p.Rate, mib(p.DBBytes))
 	}
@@ -200,15 +200,15 @@ func renderMemory(points []memPoint, cache int) string {
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range points {
 		per := "-"
-		if p.SinceLastWall > 0 {
-			per = fmt.Sprintf("%.0f B", float64(p.SinceLastRSS)/float64(p.SinceLastWall))
+		if p.AddedWallets > 0 {
+			per = fmt.Sprintf("%.0f B", float64(p.AddedRSS)/float64(p.AddedWallets))
 		}
 		rate := "-"
 		if p.Rate > 0 {
 			rate = fmt.Sprintf("%.0f", p.Rate)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", commas(p.Wallets), mib(p.RSS), mib(p.RSSAnon),
-			mib(p.SinceLastRSS), per, rate, mib(p.DBBytes))
+			mib(p.AddedRSS), per, rate, mib(p.DBBytes))
 	}
 	return b.String()
 }
