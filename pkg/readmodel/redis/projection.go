@@ -145,7 +145,9 @@ func scriptArgs(updates []Update, events int) ([]string, []any) {
 }
 
 // Get returns the state document under key; ok is false on a miss. Concurrent Gets
-// share round trips to Redis (one MGET for all the keys waiting).
+// share round trips to Redis (one MGET for all the keys waiting), each under the batch's
+// own deadline: Get returns ctx's error as soon as ctx ends, without failing the others.
+// After Close it fails with an unavailable failure.
 func (p *Projection) Get(ctx context.Context, key string) (doc []byte, ok bool, err error) {
 	return p.gets.get(ctx, key)
 }
