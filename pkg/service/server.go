@@ -48,6 +48,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	rdb := c.Redis()
 	defer rdb.Close()
 	proj := redis.New(rdb)
+	defer proj.Close()
 	stateViews, eventViews := d.Views()
 	api := &httpapi.Entities{
 		Domain: d.Name(), Commands: d.Commands(), StateViews: stateViews, EventViews: eventViews,
