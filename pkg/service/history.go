@@ -7,6 +7,7 @@ import (
 	"uneventful.dev/uneventful/pkg/history"
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/natsconn"
+	"uneventful.dev/uneventful/pkg/sse"
 )
 
 // HistoryConfig configures the history writer.
@@ -51,6 +52,7 @@ func RunHistory(ctx context.Context, cfg HistoryConfig) error {
 		consumed <- err
 	}()
 	r := httpapi.NewRouter()
+	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
 	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "sqlite": store.Ping})
 	history.Mount(r, store)
 	err = serve(ctx, ln, c.Log, r)

@@ -8,6 +8,7 @@ import (
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/natsconn"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
+	"uneventful.dev/uneventful/pkg/sse"
 	"uneventful.dev/uneventful/pkg/writer"
 )
 
@@ -55,6 +56,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 		Writer: writer.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
 	}
 	r := httpapi.NewRouter()
+	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
 	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping})
 	api.Mount(r)
 	return serve(ctx, ln, c.Log, r)
