@@ -6,6 +6,7 @@ import (
 
 	"uneventful.dev/uneventful/pkg/aggregate"
 	"uneventful.dev/uneventful/pkg/httpapi"
+	"uneventful.dev/uneventful/pkg/livefeed"
 	"uneventful.dev/uneventful/pkg/natsconn"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 	"uneventful.dev/uneventful/pkg/sse"
@@ -49,10 +50,15 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	rdb := c.redis()
 	defer rdb.Close()
 	proj := redis.New(rdb)
+	feed, err := livefeed.Start(nc, d.Name()) // live events for GET /{domain}/{id}/events
+	if err != nil {
+		return err
+	}
+	defer feed.Close() //nolint:errcheck // the connection closes next
 	stateViews, eventViews := d.Views()
 	api := &httpapi.Entities{
 		Domain: d.Name(), Commands: d.Commands(), StateViews: stateViews, EventViews: eventViews,
-		Parse: d.ParseCommand, Reader: proj, Timeout: cfg.CommandTimeout,
+		Parse: d.ParseCommand, Reader: proj, Timeout: cfg.CommandTimeout, Feed: feed, Stored: proj,
 		Writer: writer.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
 	}
 	r := httpapi.NewRouter()
