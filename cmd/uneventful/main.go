@@ -12,8 +12,9 @@
 //	uneventful forward-queue list
 //	uneventful service list                   services with call counts and timings
 //	uneventful domain connections             leafnode connections between domains
+//	uneventful events watch wallet.<id>       one entity's events, live (also: wallet., queue., none: all)
 //
-// Every command takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
+// Every command but events watch (-url, default http://localhost:$HTTP_PORT) takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
 package main
 
 import (
@@ -36,6 +37,7 @@ const usage = `usage: uneventful <command> [flags] [args]
   forward-queue list
   service list
   domain connections
+  events watch [<domain>.<id> | <prefix>.] [-after N|end] [-url http://localhost:$HTTP_PORT]
   example check multiple-domain   (exit status: is the outcome casual's?)
 
 Flags of every command: -nats URL (default $NATS_URL or nats://127.0.0.1:4222),
@@ -66,6 +68,7 @@ var commands = map[string]command{
 	"service list":         serviceList,
 	"domain connections":   domainConnections,
 	"example check":        exampleCheck,
+	"events watch":         eventsWatch,
 }
 
 func main() {
