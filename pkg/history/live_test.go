@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -216,5 +218,54 @@ func TestHistoryEventsAfterEnd(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("no event")
+	}
+}
+
+// TestHistoryEventsSlowSubscriberDisconnected: a subscriber that stops reading is
+// disconnected (its write times out) while the appends go on unhindered.
+func TestHistoryEventsSlowSubscriberDisconnected(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for sse.WriteTimeout")
+	}
+	store := openHistory(t)
+	r := httpapi.NewRouter()
+	history.Mount(r, store)
+	srv := httptest.NewUnstartedServer(r)
+	closed := make(chan struct{})
+	var once sync.Once
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			once.Do(func() { close(closed) })
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096) //nolint:errcheck
+	if _, err := fmt.Fprintf(conn, "GET /history/events HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Append far more than the socket buffers hold, while the client reads nothing.
+	data := json.RawMessage(`{"pad":"` + strings.Repeat("x", 2000) + `"}`)
+	start := time.Now()
+	for b := range 16 {
+		batch := make([]event.Envelope, 500)
+		for i := range batch {
+			batch[i] = event.Envelope{ID: event.NewID(), Stream: "wallet.a", Version: int64(b*500 + i + 1), Type: "t", Data: data, CommandID: "c", Time: time.Now()}
+		}
+		if _, err := store.Append(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("8,000 events (16 MB) appended in %s with a subscriber not reading", time.Since(start))
+	select {
+	case <-closed:
+	case <-time.After(sse.WriteTimeout + 30*time.Second):
+		t.Fatal("the subscriber that stopped reading was not disconnected")
 	}
 }
