@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -134,6 +135,10 @@ func (f *Feed) watchReconnects() {
 				return
 			}
 		}
+		// The subscription was sent again before the status changed; once NATS has it
+		// (the flush's round trip), whatever a subscriber does not read from the stored
+		// events is delivered live.
+		f.nc.FlushTimeout(5 * time.Second) //nolint:errcheck // a new disconnection brings a new resync
 		f.mu.Lock()
 		for _, set := range f.subs {
 			for s := range set {
