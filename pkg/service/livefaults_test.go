@@ -71,7 +71,9 @@ func TestLiveAcrossFaults(t *testing.T) {
 
 	stop := make(chan struct{})
 	done := make(chan []keyedOutcome)
-	go func() { done <- runKeyedLoad(func() string { return srv.URL }, wallets, 6, uint64(time.Now().UnixNano()), stop, nil) }()
+	go func() {
+		done <- runKeyedLoad(func() string { return srv.URL }, wallets, 6, uint64(time.Now().UnixNano()), stop, nil)
+	}()
 	time.Sleep(500 * time.Millisecond) // load before the first fault
 	w.Kill()
 	w.Start()
