@@ -6,6 +6,7 @@ package sse
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -96,7 +97,7 @@ func (s *Stream) Keepalive() error {
 }
 
 func (s *Stream) flush() error {
-	if err := s.rc.SetWriteDeadline(time.Now().Add(WriteTimeout)); err != nil {
+	if err := s.rc.SetWriteDeadline(time.Now().Add(WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
 	_, err := s.w.Write(s.buf)
