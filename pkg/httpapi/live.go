@@ -59,7 +59,7 @@ func (a *Entities) live(w http.ResponseWriter, r *http.Request) {
 	if pos.End {
 		doc, err := a.document(r.Context(), id)
 		switch {
-		case failure.From(err).Kind == failure.NotFound:
+		case failure.KindOf(err) == failure.NotFound: // never written: from its first event
 		case err != nil:
 			WriteError(w, err)
 			return

@@ -17,7 +17,8 @@ import (
 	"uneventful.dev/uneventful/pkg/event"
 )
 
-// Buffer is how many live events a subscriber may have waiting; one more and it is dropped.
+// Buffer is how many live events a subscriber may have waiting; one more and it is
+// dropped. A pointer each: 2 KiB per subscriber.
 const Buffer = 256
 
 // Event is one live event of an entity.
@@ -75,7 +76,7 @@ func (f *Feed) Close() error {
 // Register before reading the stored events: then every event is either stored when
 // read, or delivered live, or both (drop versions already seen).
 func (f *Feed) Subscribe(stream string) *Subscription {
-	s := &Subscription{f: f, stream: stream, c: make(chan Event, Buffer), gone: make(chan struct{}), resync: make(chan struct{}, 1)}
+	s := &Subscription{f: f, stream: stream, c: make(chan *Event, Buffer), gone: make(chan struct{}), resync: make(chan struct{}, 1)}
 	f.mu.Lock()
 	set := f.subs[stream]
 	if set == nil {
@@ -110,9 +111,10 @@ func (f *Feed) deliver(stream string, data []byte) {
 	if err != nil {
 		return // not an event: nothing a subscriber could be sent
 	}
+	ep := &e // one copy shared by every subscriber of the stream
 	for s := range set {
 		select {
-		case s.c <- e:
+		case s.c <- ep:
 		default: // full: the subscriber is too slow; it resumes from what is stored
 			delete(set, s)
 			s.drop()

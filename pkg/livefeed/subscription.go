@@ -6,7 +6,7 @@ import "sync"
 type Subscription struct {
 	f      *Feed
 	stream string
-	c      chan Event
+	c      chan *Event
 	gone   chan struct{}
 	resync chan struct{}
 	once   sync.Once
@@ -14,7 +14,7 @@ type Subscription struct {
 
 // Events delivers the live events in the order NATS delivered them (versions may repeat
 // or skip: check them against the last one sent).
-func (s *Subscription) Events() <-chan Event { return s.c }
+func (s *Subscription) Events() <-chan *Event { return s.c }
 
 // Gone is closed when the subscriber was dropped (its buffer was full, or the feed
 // closed): it must resume from the stored events.

@@ -201,3 +201,39 @@ func TestLiveEventsBadInputAndNeverWritten(t *testing.T) {
 		t.Fatalf("first event: %+v (%v)", env, err)
 	}
 }
+
+// TestLiveEntityAfterEnd: ?after=end streams only the events written after the stream
+// started: the first one it gives is the wallet's next version.
+func TestLiveEntityAfterEnd(t *testing.T) {
+	s := stacktest.Start(t)
+	id := newWallet()
+	credit(t, s, id, 100)
+	credit(t, s, id, 100)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	connected := make(chan struct{})
+	f := sse.Follower{Connected: func(int64) { close(connected) }}
+	got := make(chan int64, 1)
+	go func() {
+		err := f.Follow(ctx, walletURL(s, id, "events")+"?after=end", 0, func(e sse.Event) error { got <- e.ID; return errDone })
+		if !errors.Is(err, errDone) && ctx.Err() == nil {
+			t.Error(err)
+		}
+	}()
+	select {
+	case <-connected: // the headers came after the stream took its position
+	case <-ctx.Done():
+		t.Fatal("no headers")
+	}
+	credit(t, s, id, 100)
+	select {
+	case v := <-got:
+		if v != 3 {
+			t.Fatalf("first event %d, want 3", v)
+		}
+	case <-ctx.Done():
+		t.Fatal("no event")
+	}
+}
+
+var errDone = errors.New("done")
