@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the stack in the foreground, streaming its logs; Ctrl-C stops it.
 #   ./run.sh [--local|--docker]          start (installing and building first)
-#   ./run.sh down [-v] [--local|--docker] stop a background stack; -v also deletes data/
+#   ./run.sh down [-v] [--local|--docker] stop a background stack (the mode it was started in,
+#                                         unless one is given); -v also deletes its data
 #   ./run.sh example multiple-domain      casual's multiple-domain example (queues, forwards)
 set -euo pipefail
 # shellcheck source=scripts/stack.sh
@@ -28,6 +29,7 @@ down)
 esac
 
 if [[ $STACK_MODE == compose ]]; then
+	# shellcheck disable=SC2317 # run by the EXIT trap
 	compose_on_exit() {
 		local rc=$?
 		trap - EXIT INT TERM
@@ -39,6 +41,7 @@ if [[ $STACK_MODE == compose ]]; then
 	trap compose_on_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	stack_remember
 	compose_up
 	compose_wait_ready
 	say "the stack is ready at $(stack_base_url) (Ctrl-C stops it)"
@@ -54,6 +57,7 @@ fi
 local_need_tools
 stack_build
 stack_lock
+stack_remember
 on_exit() {
 	local rc=$?
 	trap - EXIT INT TERM

@@ -9,6 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/scripts/stack.sh"
 stack_parse_mode "$@"
 ((${#STACK_ARGS[@]} == 0)) || die "usage: ./run_in_background.sh [--local|--docker]"
 if [[ $STACK_MODE == compose ]]; then
+	stack_remember
 	compose_up
 	compose_wait_ready
 	say "the stack is ready (logs: $(compose_cmd) logs, stop it: ./run.sh down)"
@@ -19,6 +20,7 @@ fi
 local_need_tools
 stack_build
 stack_lock
+stack_remember
 trap 'local_down' EXIT # on any failure, stop what is running
 trap 'exit 130' INT
 trap 'exit 143' TERM

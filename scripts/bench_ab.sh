@@ -9,9 +9,13 @@
 # per build of: credits/s over 1,000 wallets, credits/s on one hot wallet, balance GETs/s
 # (all at the first stage) and CPU per credit of all processes. About 1.5 minutes per run
 # at one stage; keep the machine otherwise quiet.
+#
+# BENCH=queue compares the queue benchmarks instead (the forward chain of pkg/queuedomain
+# beside its JetStream publish ceiling, and one queue owner of pkg/queue; BENCHTIME=2000x
+# by default) and prints the mean per build of each figure (msgs/s or ops/s).
 set -euo pipefail
 
-[[ $# -ge 2 ]] || { sed -n '2,11p' "$0" >&2; exit 2; }
+[[ $# -ge 2 ]] || { sed -n '2,15p' "$0" >&2; exit 2; }
 a=$1 b=$2 rounds=${3:-3} stages=${STAGES:-1000}
 repo=$(git rev-parse --show-toplevel)
 work=${TMPDIR:-/tmp}/bench_ab
@@ -38,6 +42,26 @@ dirs=("$(tree "$a")" "$(tree "$b")")
 revs=("$a" "$b")
 results=$work/results.tsv
 : >"$results"
+
+# queue_run DIR: "name<TAB>value" for each queue benchmark figure of the build in DIR.
+queue_run() {
+	(cd "$1" && go test -run '^$' -bench 'Forward|Owner' -benchtime "${BENCHTIME:-2000x}" ./pkg/queuedomain/ ./pkg/queue/) |
+		awk '/^Benchmark/ { name = $1; sub(/-[0-9]+$/, "", name); print name "\t" $(NF - 1) }'
+}
+
+if [[ ${BENCH:-} == queue ]]; then
+	for ((i = 1; i <= rounds; i++)); do
+		for k in 0 1; do
+			queue_run "${dirs[k]}" | sed "s|^|${revs[k]}\t$i\t|" | tee -a "$results" ||
+				{ echo "bench_ab: ${revs[k]} run $i failed" >&2; exit 1; }
+		done
+	done
+	echo
+	printf 'build\tbenchmark\truns\tmean/s\n'
+	awk -F'\t' '{ k = $1 "\t" $3; n[k]++; s[k] += $4 } END { for (k in n) printf "%s\t%d\t%.0f\n", k, n[k], s[k] / n[k] }' "$results" | sort -t$'\t' -k2,2 -k1,1
+	exit
+fi
+
 for ((i = 1; i <= rounds; i++)); do
 	for k in 0 1; do
 		out=$work/${revs[k]//\//_}-$i.md

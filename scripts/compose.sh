@@ -18,10 +18,14 @@ docker_answers() {
 	fi
 }
 
-# compose_cmd prints the compose command this machine has ("docker compose"
-# or "docker-compose") or fails.
+# compose_cmd prints the compose command to use: $UNEVENTFUL_COMPOSE when set (a
+# command, e.g. "docker-compose" or the path of a Compose binary; ./test.sh sets it to
+# the pinned Compose), else the one this machine has ("docker compose" or
+# "docker-compose"), or fails.
 compose_cmd() {
-	if docker compose version >/dev/null 2>&1; then
+	if [[ -n ${UNEVENTFUL_COMPOSE:-} ]]; then
+		printf '%s\n' "$UNEVENTFUL_COMPOSE"
+	elif docker compose version >/dev/null 2>&1; then
 		echo "docker compose"
 	elif command -v docker-compose >/dev/null 2>&1; then
 		echo "docker-compose"

@@ -18,7 +18,7 @@
 #   bash scripts/e2e_compose_faults.sh     (E2E_KEEP_IMAGES=1 keeps the images it built)
 #
 # Run by ./test.sh after scripts/e2e_compose.sh; skipped, with a message, when no Docker
-# engine answers. It uses its own compose project (uneventful_faults), its own credentials
+# engine answers. It uses its own compose project (${FAULTS_PROJECT:-uneventful_faults}), its own credentials
 # (never .env) and publishes the stack's ports on ${FAULTS_BIND_ADDR:-127.0.0.2}, so it
 # clashes neither with a stack of this checkout nor with scripts/e2e_compose.sh. On exit it
 # removes its containers, volumes and the images it built.
@@ -45,8 +45,10 @@ set -a
 # shellcheck source=/dev/null
 source "$COMPOSE_ENV"
 set +a
-export COMPOSE_PROJECT_NAME=uneventful_faults
-export COMPOSE_FILE=docker-compose.yml:docker/faults.compose.yml
+export COMPOSE_PROJECT_NAME=${FAULTS_PROJECT:-uneventful_faults}
+# FAULTS_COMPOSE_EXTRA: one more compose file layered on top (e.g. other image names, so a run
+# on a shared engine leaves the uneventful/* tags alone).
+export COMPOSE_FILE=docker-compose.yml:docker/faults.compose.yml${FAULTS_COMPOSE_EXTRA:+:$FAULTS_COMPOSE_EXTRA}
 export BIND_ADDR=${FAULTS_BIND_ADDR:-127.0.0.2} HTTP_PORT=${FAULTS_HTTP_PORT:-80}
 BASE_URL=http://$BIND_ADDR:$HTTP_PORT
 REDIS=$BIND_ADDR:6379

@@ -8,6 +8,7 @@ STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN_DIR=$STACK_ROOT/bin
 DATA_DIR=$STACK_ROOT/data
 RUN_DIR=$DATA_DIR/run
+STACK_MODE_FILE=$RUN_DIR/mode # the mode the stack was last started in (local or compose)
 LOG_DIR=$DATA_DIR/logs
 HTTP_PORT=${HTTP_PORT:-80}
 STACK_ME=${0##*/}
@@ -30,7 +31,8 @@ stack_base_url() { printf 'http://localhost:%s\n' "$HTTP_PORT"; }
 
 # stack_parse_mode ARGS... sets STACK_MODE (local or compose) from --local /
 # --docker, defaulting to compose when docker-compose.yml exists and a Docker
-# engine answers, and leaves the other arguments in STACK_ARGS.
+# engine answers, and leaves the other arguments in STACK_ARGS. STACK_FORCED is
+# the mode asked for (--local or --docker), else empty.
 stack_parse_mode() {
 	local arg forced=""
 	STACK_ARGS=()
@@ -41,6 +43,7 @@ stack_parse_mode() {
 		*) STACK_ARGS+=("$arg") ;;
 		esac
 	done
+	STACK_FORCED=$forced
 	case $forced in
 	local) STACK_MODE=local ;;
 	compose)
@@ -48,7 +51,9 @@ stack_parse_mode() {
 		STACK_MODE=compose
 		;;
 	*)
-		if [[ -f $STACK_ROOT/docker-compose.yml ]] && docker_answers && compose_cmd >/dev/null; then
+		if [[ ${STACK_ARGS[0]-} == down ]]; then
+			STACK_MODE=local # unused: stack_down stops the mode the stack was started in
+		elif [[ -f $STACK_ROOT/docker-compose.yml ]] && docker_answers && compose_cmd >/dev/null; then
 			STACK_MODE=compose
 		else
 			STACK_MODE=local
@@ -106,21 +111,66 @@ stack_need_go() {
 		die "Go is not installed: install the version go.mod names from https://go.dev/dl/ and put it on PATH"
 }
 
-# stack_build builds every main package under services/, and the CLI (cmd/uneventful),
+# stack_build builds every main package under services/ and the uneventful command
 # into bin/.
 stack_build() {
 	stack_need_go
 	mkdir -p "$BIN_DIR"
-	say "building services into ${BIN_DIR#"$STACK_ROOT"/}/"
+	say "building services and the uneventful command into ${BIN_DIR#"$STACK_ROOT"/}/"
 	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/... ./cmd/uneventful)
 }
 
-# stack_down [-v] stops the stack (the compose project in compose mode, else the
-# local processes); -v also deletes its data (the volumes, or data/).
+# stack_remember records STACK_MODE as the mode the stack is started in, for
+# ./run.sh down; call it before starting anything.
+stack_remember() {
+	mkdir -p "$RUN_DIR"
+	printf '%s\n' "$STACK_MODE" >"$STACK_MODE_FILE"
+}
+
+# stack_forget MODE drops the record if it says MODE, and data/run/ and data/ if
+# nothing else is in them (stack_down -v).
+stack_forget() {
+	[[ $(cat "$STACK_MODE_FILE" 2>/dev/null) == "$1" ]] && rm -f "$STACK_MODE_FILE"
+	rmdir "$RUN_DIR" "$DATA_DIR" 2>/dev/null || true
+}
+
+# stack_running_mode prints the mode of the stack to stop: the one it was
+# started in (recorded by stack_remember), else the one whose processes or
+# containers exist (local pid files, the compose project of .env), else local.
+stack_running_mode() {
+	local mode svc
+	mode=$(cat "$STACK_MODE_FILE" 2>/dev/null) || true
+	if [[ $mode == local || $mode == compose ]]; then
+		printf '%s\n' "$mode"
+		return
+	fi
+	for svc in "${STACK_SERVICES[@]}"; do
+		if svc_pid "$svc" >/dev/null; then
+			echo local
+			return
+		fi
+	done
+	if [[ -s $COMPOSE_ENV && -f $STACK_ROOT/docker-compose.yml ]] && docker_answers && compose_cmd >/dev/null &&
+		[[ -n $(compose ps -a -q 2>/dev/null) ]]; then
+		echo compose
+		return
+	fi
+	echo local
+}
+
+# stack_down [-v] stops the stack in the mode it was started in (--local or
+# --docker: that mode's, whatever was started); -v also deletes its data (the
+# volumes, or data/) and the record of the mode, which a plain down keeps (so a
+# later down -v deletes the same stack's data). Only that mode's stack is
+# touched: a stack started with --local is stopped without asking the Docker
+# engine anything.
 stack_down() {
-	if [[ $STACK_MODE == compose ]]; then
+	local mode=$STACK_FORCED
+	[[ -n $mode ]] || mode=$(stack_running_mode)
+	if [[ $mode == compose ]]; then
+		[[ -n $STACK_FORCED ]] || compose_require
 		compose_down "$@"
-		local_down # a stack started with --local, if any
+		[[ ${1:-} != -v ]] || stack_forget compose
 		if [[ ${1:-} == -v && -d $DATA_DIR ]]; then
 			say "note: ${DATA_DIR#"$STACK_ROOT"/}/ (local mode's data) was kept; ./run.sh down -v --local deletes it"
 		fi

@@ -23,8 +23,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/segmentio/ksuid"
 
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/loadgen"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 func main() {
@@ -275,7 +275,7 @@ func seed(wallets []string, n int) (int64, float64, error) {
 		return 0, 0, err
 	}
 	defer nc.Close()
-	client := writer.NewClient(nc, "wallet", 0, 30*time.Second)
+	client := command.NewClient(nc, "wallet", 0, 30*time.Second)
 	var next, done, failed atomic.Int64
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -284,7 +284,7 @@ func seed(wallets []string, n int) (int64, float64, error) {
 		go func() {
 			defer wg.Done()
 			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				_, err := client.Send(context.Background(), writer.Request{Kind: writer.KindCommand,
+				_, err := client.Send(context.Background(), command.Request{Kind: command.KindCommand,
 					Entity: wallets[i%int64(len(wallets))], Command: "credit", Data: json.RawMessage(`{"amount":"1.00"}`)})
 				if err != nil {
 					failed.Add(1)

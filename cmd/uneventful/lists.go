@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	multipledomain "uneventful.dev/uneventful/examples/multiple-domain"
 	"uneventful.dev/uneventful/pkg/forward"
 	"uneventful.dev/uneventful/pkg/queue"
 	"uneventful.dev/uneventful/pkg/queuedomain"
@@ -124,7 +125,7 @@ func exampleCheck(e *env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := l.CheckMultipleDomain(); err != nil {
+	if err := multipledomain.Check(l); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(e.stdout, "multiple-domain: the outcome is casual's")

@@ -12,9 +12,11 @@
 //	uneventful forward-queue list
 //	uneventful service list                   services with call counts and timings
 //	uneventful domain connections             leafnode connections between domains
+//	uneventful ksuid                          a new KSUID: an entity id (W=$(uneventful ksuid))
 //	uneventful events watch wallet.<id>       one entity's events, live (also: wallet., queue., none: all)
 //
-// Every command but events watch (-url, default http://localhost:$HTTP_PORT) takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
+// Every command but ksuid and events watch (-url, default http://localhost:$HTTP_PORT)
+// takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -39,6 +42,7 @@ const usage = `usage: uneventful <command> [flags] [args]
   domain connections
   events watch [<domain>.<id> | <prefix>.] [-after N|end] [-url http://localhost:$HTTP_PORT]
   example check multiple-domain   (exit status: is the outcome casual's?)
+  ksuid                           a new KSUID (an entity id); needs no NATS server
 
 Flags of every command: -nats URL (default $NATS_URL or nats://127.0.0.1:4222),
 -wait D (how long listings collect the domains' answers, default 300ms).
@@ -68,6 +72,7 @@ var commands = map[string]command{
 	"service list":         serviceList,
 	"domain connections":   domainConnections,
 	"example check":        exampleCheck,
+	"ksuid":                ksuidNew,
 	"events watch":         eventsWatch,
 }
 
@@ -84,14 +89,12 @@ func main() {
 var errUsage = errors.New("see uneventful -h")
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
-	if len(args) < 2 {
+	cmd, name, args := lookup(args)
+	if cmd == nil {
 		fmt.Fprint(os.Stderr, usage)
-		return errUsage
-	}
-	name := args[0] + " " + args[1]
-	cmd, ok := commands[name]
-	if !ok {
-		fmt.Fprint(os.Stderr, usage)
+		if name == "" {
+			return errUsage
+		}
 		return fmt.Errorf("unknown command %q: %w", name, errUsage)
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -103,7 +106,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	e := &env{ctx: ctx, stdin: stdin, stdout: stdout}
 	fs.DurationVar(&e.wait, "wait", 300*time.Millisecond, "how long listings wait for the domains' answers")
 	// Flags come after the command; parsing is left to the command, which may add its own.
-	return cmd(e, fs, args[2:])
+	return cmd(e, fs, args)
+}
+
+// lookup finds the command args name, in one word (ksuid) or two (queue list), and
+// returns it with its name and the arguments after the name; cmd is nil if none fits.
+func lookup(args []string) (cmd command, name string, rest []string) {
+	for n := 1; n <= min(2, len(args)); n++ {
+		name = strings.Join(args[:n], " ")
+		if cmd, ok := commands[name]; ok {
+			return cmd, name, args[n:]
+		}
+	}
+	return nil, name, nil
 }
 
 // connect parses the flags and connects; every command calls it first.

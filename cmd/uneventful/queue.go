@@ -27,7 +27,7 @@ func queueList(e *env, fs *flag.FlagSet, args []string) error {
 		if *domain != "" && q.Group != *domain {
 			continue
 		}
-		row(w, q.Name, q.Group, q.RetryCount, seconds(q.RetryDelay), q.Count, q.Size, q.Avg(), q.Enqueued, q.Dequeued, q.Uncommited, stamp(q.Last))
+		row(w, q.Name, q.Group, q.RetryCount, seconds(q.RetryDelay), q.Count, q.Size, q.Avg(), q.Enqueued, q.Dequeued, q.Uncommitted, stamp(q.Last))
 	}
 	return w.Flush()
 }

@@ -20,9 +20,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/queue"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // ListSubject is answered by every domain's forwards with their statistics.
@@ -65,7 +65,7 @@ type flow struct {
 	step    func(ctx context.Context, f *flow, d *queue.Dequeued) error
 	q       *queue.Client
 	nc      *nats.Conn
-	writer  *writer.Client // a domain command's writers, for callCommand
+	writer  *command.Client // a domain command's writers, for callCommand
 }
 
 // New returns the forwards configured in cfg, over nc.
@@ -81,7 +81,7 @@ func New(cfg queue.Config, nc *nats.Conn, log *slog.Logger) *Forwards {
 		if c.Target.Command != "" {
 			domain, _, _ := strings.Cut(c.Target.Command, ".")
 			f.info.Target, f.step = c.Target.Command, callCommand
-			f.writer = writer.NewClient(nc, domain, 0, f.timeout)
+			f.writer = command.NewClient(nc, domain, 0, f.timeout)
 		}
 		fs.flows = append(fs.flows, f)
 	}
@@ -208,9 +208,9 @@ func (f *flow) reply(ctx context.Context, d *queue.Dequeued, typ string, payload
 // message delivered twice changes the entity once. A rejection fails the call. The
 // reply is the entity's new state.
 func callCommand(ctx context.Context, f *flow, d *queue.Dequeued) error {
-	_, command, _ := strings.Cut(f.info.Target, ".")
-	rep, err := f.writer.Send(ctx, writer.Request{Kind: writer.KindCommand, Entity: d.Properties, CommandID: event.NewID(),
-		Command: command, Data: d.Payload, IdempotencyKey: "queue/" + d.ID})
+	_, name, _ := strings.Cut(f.info.Target, ".")
+	rep, err := f.writer.Send(ctx, command.Request{Kind: command.KindCommand, Entity: d.Properties, CommandID: event.NewID(),
+		Command: name, Data: d.Payload, IdempotencyKey: "queue/" + d.ID})
 	if err != nil {
 		return err
 	}

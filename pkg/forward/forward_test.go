@@ -195,7 +195,7 @@ func TestForwardInstancesRunConcurrently(t *testing.T) {
 		}
 		for _, q := range qs {
 			if q.Name == "wide" {
-				peak = max(peak, q.Uncommited)
+				peak = max(peak, q.Uncommitted)
 				return nil
 			}
 		}

@@ -21,9 +21,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"uneventful.dev/uneventful/pkg/event"
-	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/eventstream"
 	"uneventful.dev/uneventful/pkg/history"
-	"uneventful.dev/uneventful/pkg/outbox"
+	"uneventful.dev/uneventful/pkg/natsembed"
+	"uneventful.dev/uneventful/pkg/sqlitedb"
 )
 
 // brokerEnv makes this test binary a broker process for BenchmarkConsume (see runBroker).
@@ -103,7 +104,7 @@ func waitPosition(b *testing.B, path string, n int) time.Duration {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	began := threadCPUTime()
-	db, err := sqlite.OpenDB(path, true, sqlite.Options{})
+	db, err := sqlitedb.Open(path, true, sqlitedb.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func rusage(who int) time.Duration {
 // recordLatency returns the median and 99th percentile, in ms, of recorded - time over
 // the history at path.
 func recordLatency(b *testing.B, path string) (p50, p99 float64) {
-	db, err := sqlite.OpenDB(path, true, sqlite.Options{})
+	db, err := sqlitedb.Open(path, true, sqlitedb.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -212,15 +213,11 @@ func (br *broker) publish(n, rate int) <-chan struct{} {
 // runBroker is the child process: a NATS server with JetStream storing in dir; it prints
 // its URL, then for each line "n rate" on stdin publishes n events and prints a line.
 func runBroker(dir string) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoSigs: true})
+	s, err := natsembed.Start(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir}, nil, 0)
 	if err != nil {
 		panic(err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		panic("nats did not start")
-	}
-	defer s.Shutdown()
+	defer natsembed.Stop(s)
 	nc, err := nats.Connect(s.ClientURL())
 	if err != nil {
 		panic(err)
@@ -229,7 +226,7 @@ func runBroker(dir string) {
 	if err != nil {
 		panic(err)
 	}
-	if err := outbox.EnsureStream(context.Background(), js); err != nil {
+	if err := eventstream.Ensure(context.Background(), js); err != nil {
 		panic(err)
 	}
 	fmt.Println(s.ClientURL())

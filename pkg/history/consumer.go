@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"uneventful.dev/uneventful/pkg/event"
-	"uneventful.dev/uneventful/pkg/outbox"
+	"uneventful.dev/uneventful/pkg/eventstream"
 )
 
 // ConsumerName is the durable JetStream consumer of the history writer.
@@ -192,7 +192,7 @@ func (f *fetcher) take(ctx context.Context, b jetstream.MessageBatch, batch []je
 // consumer; continuing from the consumer's delivery pointer would fetch past them.
 // Redelivered events already stored are skipped by event id.
 func (c *copier) resume(ctx context.Context) (jetstream.Consumer, error) {
-	if err := outbox.EnsureStream(ctx, c.js); err != nil {
+	if err := eventstream.Ensure(ctx, c.js); err != nil {
 		return nil, err
 	}
 	str, err := c.js.Stream(ctx, event.StreamName)

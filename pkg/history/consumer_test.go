@@ -15,8 +15,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"uneventful.dev/uneventful/pkg/event"
+	"uneventful.dev/uneventful/pkg/eventstream"
 	"uneventful.dev/uneventful/pkg/history"
-	"uneventful.dev/uneventful/pkg/outbox"
+	"uneventful.dev/uneventful/pkg/natsembed"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
@@ -35,7 +36,7 @@ func TestConsumeAfterACrashBetweenFetchAndAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := outbox.EnsureStream(ctx, js); err != nil {
+	if err := eventstream.Ensure(ctx, js); err != nil {
 		t.Fatal(err)
 	}
 	publishEvs(t, js, 1, 10)
@@ -88,7 +89,7 @@ func TestConsumeWhenADeliveryIsLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := outbox.EnsureStream(ctx, js); err != nil {
+	if err := eventstream.Ensure(ctx, js); err != nil {
 		t.Fatal(err)
 	}
 	store := openHistory(t)
@@ -157,7 +158,7 @@ func TestConsumeAcrossNATSRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := outbox.EnsureStream(context.Background(), js); err != nil {
+	if err := eventstream.Ensure(context.Background(), js); err != nil {
 		t.Fatal(err)
 	}
 	store := openHistory(t)
@@ -202,15 +203,11 @@ func TestConsumeAcrossNATSRestarts(t *testing.T) {
 // natsAt starts a NATS server with JetStream on port, storing in dir, until the test ends.
 func natsAt(t *testing.T, port int, dir string) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true})
+	s, err := natsembed.Start(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats did not start")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	t.Cleanup(func() { natsembed.Stop(s) })
 	return s
 }
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"uneventful.dev/uneventful/pkg/event"
-	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/sqlitedb"
 )
 
 //go:embed migrations/*.sql
@@ -36,11 +36,11 @@ type Store struct {
 
 // Open opens (creating and migrating if needed) the history at path.
 func Open(ctx context.Context, path string) (*Store, error) {
-	w, err := sqlite.OpenDB(path, false, sqlite.Options{})
+	w, err := sqlitedb.Open(path, false, sqlitedb.Options{})
 	if err != nil {
 		return nil, err
 	}
-	if err := sqlite.Migrate(ctx, w, migrations); err != nil {
+	if err := sqlitedb.Migrate(ctx, w, migrations); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -51,11 +51,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, err
 		}
 	}
-	if s.r, err = sqlite.OpenDB(path, true, sqlite.Options{}); err != nil {
+	if s.r, err = sqlitedb.Open(path, true, sqlitedb.Options{}); err != nil {
 		w.Close()
 		return nil, err
 	}
-	if s.stopCheckpoints, err = sqlite.StartCheckpoints(path, 100*time.Millisecond, sqlite.Options{}); err != nil {
+	if s.stopCheckpoints, err = sqlitedb.StartCheckpoints(path, 100*time.Millisecond, sqlitedb.Options{}); err != nil {
 		w.Close()
 		s.r.Close()
 		return nil, err

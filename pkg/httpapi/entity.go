@@ -14,10 +14,9 @@ import (
 	"github.com/segmentio/ksuid"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/failure"
-	"uneventful.dev/uneventful/pkg/readmodel/redis"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // MaxBody is the largest request body accepted (1 MiB); larger ones get 413.
@@ -37,11 +36,27 @@ type Entities struct {
 	StateViews []string
 	EventViews []string
 	Parse      func(command string, body []byte) (aggregate.Command, error)
-	Reader     *redis.Projection
-	Writer     *writer.Client
+	Reader     ReadModel
+	Writer     Sender
 	Timeout    time.Duration // a command's deadline; default 5s
 	Feed       Feed          // live events (GET .../events)
 	Stored     StoredEvents  // stored events after a version (GET .../events)
+}
+
+// ReadModel is what Entities reads: state documents and events sets, by state key
+// (readmodel/redis.Projection provides it).
+type ReadModel interface {
+	// Get returns the state document under key; ok is false on a miss.
+	Get(ctx context.Context, key string) (doc []byte, ok bool, err error)
+	// Events returns up to limit events of the entity under key with version < before
+	// (0: the newest), newest first.
+	Events(ctx context.Context, key string, before int64, limit int) ([]string, error)
+}
+
+// Sender sends a request to the writer of its entity and waits for the reply
+// (command.Client provides it).
+type Sender interface {
+	Send(ctx context.Context, req command.Request) (command.Reply, error)
 }
 
 // Mount adds the routes to r.
@@ -80,7 +95,7 @@ func (a *Entities) state(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
-	if v := docVersion(doc); v > 0 {
+	if v := event.DocVersion(doc); v > 0 {
 		w.Header().Set("ETag", `"`+strconv.FormatInt(v, 10)+`"`)
 	}
 	WriteRaw(w, http.StatusOK, doc)
@@ -94,7 +109,7 @@ func (a *Entities) document(ctx context.Context, id string) ([]byte, error) {
 	if err == nil && ok {
 		return doc, nil
 	}
-	rep, err := a.Writer.Send(ctx, writer.Request{Kind: writer.KindLoad, Entity: id})
+	rep, err := a.Writer.Send(ctx, command.Request{Kind: command.KindLoad, Entity: id})
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +143,7 @@ func (a *Entities) events(name string) http.HandlerFunc {
 		b.WriteString(strings.Join(list, ","))
 		b.WriteString(`]`)
 		if len(list) == int(limit) {
-			if v := docVersion([]byte(list[len(list)-1])); v > 1 {
+			if v := event.DocVersion([]byte(list[len(list)-1])); v > 1 {
 				b.WriteString(`,"next_before":` + strconv.FormatInt(v, 10))
 			}
 		}
@@ -161,37 +176,37 @@ func (a *Entities) command(name string) http.HandlerFunc {
 }
 
 // parseCommand validates everything about a command request before it leaves the server.
-func (a *Entities) parseCommand(w http.ResponseWriter, r *http.Request, name string) (writer.Request, error) {
+func (a *Entities) parseCommand(w http.ResponseWriter, r *http.Request, name string) (command.Request, error) {
 	id, err := entityID(r)
 	if err != nil {
-		return writer.Request{}, err
+		return command.Request{}, err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return writer.Request{}, failure.Newf(failure.TooLarge, "body_too_large", "body must be at most %d bytes", MaxBody)
+		return command.Request{}, failure.Newf(failure.TooLarge, "body_too_large", "body must be at most %d bytes", MaxBody)
 	}
 	if err != nil {
-		return writer.Request{}, failure.New(failure.Invalid, "invalid_body", "could not read the body: "+err.Error())
+		return command.Request{}, failure.New(failure.Invalid, "invalid_body", "could not read the body: "+err.Error())
 	}
 	cmd, err := a.Parse(name, body)
 	if err != nil {
-		return writer.Request{}, err
+		return command.Request{}, err
 	}
 	key, err := idempotencyKey(r)
 	if err != nil {
-		return writer.Request{}, err
+		return command.Request{}, err
 	}
 	expected, err := ifMatch(r)
 	if err != nil {
-		return writer.Request{}, err
+		return command.Request{}, err
 	}
 	commandID := event.NewID()
 	correlation := r.Header.Get("X-Correlation-Id")
 	if correlation == "" || len(correlation) > 64 {
 		correlation = commandID
 	}
-	return writer.Request{Kind: writer.KindCommand, Entity: id, CommandID: commandID, Command: cmd.Type, Data: cmd.Data,
+	return command.Request{Kind: command.KindCommand, Entity: id, CommandID: commandID, Command: cmd.Type, Data: cmd.Data,
 		IdempotencyKey: key, ExpectedVersion: expected, CorrelationID: correlation}, nil
 }
 
@@ -233,22 +248,6 @@ func QueryInt(r *http.Request, name string, def, min, max int64) (int64, error) 
 		return 0, failure.Newf(failure.Invalid, "invalid_"+name, "%s must be an integer from %d to %d", name, min, max)
 	}
 	return v, nil
-}
-
-// docVersion finds "version":N in a JSON document without decoding it all.
-func docVersion(doc []byte) int64 {
-	i := bytes.Index(doc, []byte(`"version":`))
-	if i < 0 {
-		return 0
-	}
-	var v int64
-	for _, c := range doc[i+len(`"version":`):] {
-		if c < '0' || c > '9' {
-			break
-		}
-		v = v*10 + int64(c-'0')
-	}
-	return v
 }
 
 func base62(s string) bool {

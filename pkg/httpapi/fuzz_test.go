@@ -11,8 +11,8 @@ import (
 	"github.com/segmentio/ksuid"
 
 	"uneventful.dev/uneventful/domains/wallet"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/failure"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // FuzzParseCommand feeds arbitrary ids, bodies and headers through everything the server
@@ -100,7 +100,7 @@ func FuzzWriterReply(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var rep writer.Reply
+		var rep command.Reply
 		if err := json.Unmarshal(b, &rep); err != nil || rep.Error == nil {
 			return
 		}

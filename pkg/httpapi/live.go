@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/failure"
 	"uneventful.dev/uneventful/pkg/livefeed"
 	"uneventful.dev/uneventful/pkg/sse"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // Feed is where the live events of a domain come from (livefeed.Feed provides it).
@@ -64,7 +64,7 @@ func (a *Entities) live(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, err)
 			return
 		default:
-			pos.After = docVersion(doc)
+			pos.After = event.DocVersion(doc)
 		}
 	}
 	st, err := sse.Start(w, r)
@@ -156,7 +156,7 @@ func (f *follower) catchUp(ctx context.Context) error {
 		case gap && restored:
 			return errGap
 		case gap:
-			if _, err := f.a.Writer.Send(ctx, writer.Request{Kind: writer.KindLoad, Entity: f.id}); err != nil {
+			if _, err := f.a.Writer.Send(ctx, command.Request{Kind: command.KindLoad, Entity: f.id}); err != nil {
 				return err // the writer restores the read model before it answers a load
 			}
 			restored = true

@@ -18,6 +18,7 @@ import (
 
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/eventstream"
 	"uneventful.dev/uneventful/pkg/failure"
 )
 
@@ -62,28 +63,6 @@ func New(store *sqlite.Store, nc *nats.Conn, log *slog.Logger) (*Publisher, erro
 	return &Publisher{store: store, js: js, log: log, notify: make(chan struct{}, 1), batch: 1000, queueLimit: 200_000}, nil
 }
 
-// EnsureStream creates the JetStream stream every domain publishes to, if it does not
-// exist yet. An existing stream is left as it is: updating it on every start races with
-// consumers being created on it.
-func EnsureStream(ctx context.Context, js jetstream.JetStream) error {
-	if _, err := js.Stream(ctx, event.StreamName); err == nil {
-		return nil
-	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return err
-	}
-	_, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name:       event.StreamName,
-		Subjects:   event.StreamSubjects,
-		Storage:    jetstream.FileStorage,
-		Retention:  jetstream.LimitsPolicy,
-		Duplicates: 2 * time.Minute,
-	})
-	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		return nil // created meanwhile by another service
-	}
-	return err
-}
-
 // Committed hands over the events of the rows first..last, just committed, and wakes
 // the publisher.
 func (p *Publisher) Committed(first, last int64, msgs []Message) {
@@ -121,7 +100,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	p.running.Store(true)
 	defer p.running.Store(false)
 	for ctx.Err() == nil {
-		if err := EnsureStream(ctx, p.js); err != nil {
+		if err := eventstream.Ensure(ctx, p.js); err != nil {
 			p.log.Warn("ensure event stream; retrying", "err", err)
 			sleep(ctx, time.Second)
 			continue

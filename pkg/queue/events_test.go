@@ -101,7 +101,7 @@ func TestOwnerRestartRebuildsFromTheStream(t *testing.T) {
 		t.Fatalf("last %v, want %v (snapshot %s after the dequeue, lease %s)", after.Last, before.Last, took, lease)
 	}
 	after.Last, before.Last = time.Time{}, time.Time{}
-	if after != before || after.Count != 2 || after.Uncommited != 1 || after.Enqueued != 3 || after.Dequeued != 2 {
+	if after != before || after.Count != 2 || after.Uncommitted != 1 || after.Enqueued != 3 || after.Dequeued != 2 {
 		t.Fatalf("after restart %+v, before %+v (snapshot %s after the dequeue, lease %s)", after, before, took, lease)
 	}
 	if id, _ := c.Enqueue(ctx, "a2", queue.Message{Payload: []byte("b")}, queue.EnqueueOptions{Dedup: "kb"}); id != inflight.ID {

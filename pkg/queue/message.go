@@ -48,16 +48,16 @@ type Dequeued struct {
 
 // QueueInfo is one line of the queue listing.
 type QueueInfo struct {
-	Name       string    `json:"name"`
-	Group      string    `json:"group"` // the owning domain
-	RetryCount int       `json:"rc"`
-	RetryDelay float64   `json:"rd"` // seconds
-	Count      int       `json:"count"`
-	Size       int64     `json:"size"`
-	Enqueued   int64     `json:"eq"`
-	Dequeued   int64     `json:"dq"`
-	Uncommited int       `json:"uc"`
-	Last       time.Time `json:"last,omitempty"`
+	Name        string    `json:"name"`
+	Group       string    `json:"group"` // the owning domain
+	RetryCount  int       `json:"rc"`
+	RetryDelay  float64   `json:"rd"` // seconds
+	Count       int       `json:"count"`
+	Size        int64     `json:"size"`
+	Enqueued    int64     `json:"eq"`
+	Dequeued    int64     `json:"dq"`
+	Uncommitted int       `json:"uc"`
+	Last        time.Time `json:"last,omitempty"`
 }
 
 // Avg is the average message size.

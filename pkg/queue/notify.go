@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"uneventful.dev/uneventful/pkg/event"
-	"uneventful.dev/uneventful/pkg/outbox"
+	"uneventful.dev/uneventful/pkg/eventstream"
 )
 
 // Notifier is transactional enqueue from a domain: a domain command's event (say
@@ -51,7 +51,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 	var cons jetstream.Consumer
 	for {
-		if err = outbox.EnsureStream(ctx, js); err == nil {
+		if err = eventstream.Ensure(ctx, js); err == nil {
 			cons, err = js.CreateOrUpdateConsumer(ctx, event.StreamName, jetstream.ConsumerConfig{
 				Durable:        "queue_notify_" + n.cfg.Domain,
 				FilterSubjects: subjects,

@@ -13,8 +13,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"uneventful.dev/uneventful/pkg/eventstream"
 	"uneventful.dev/uneventful/pkg/failure"
-	"uneventful.dev/uneventful/pkg/outbox"
 )
 
 // Owner holds one domain's queues and serves their operations. Exactly one Owner runs
@@ -257,7 +257,7 @@ func respond(m *nats.Msg, r response) {
 }
 
 // ensureStream makes sure the EVENTS stream exists.
-func (o *Owner) ensureStream(ctx context.Context) error { return outbox.EnsureStream(ctx, o.js) }
+func (o *Owner) ensureStream(ctx context.Context) error { return eventstream.Ensure(ctx, o.js) }
 
 // ErrOwned is returned by Run when a queue of the domain is already served by a
 // connected domain (or by another owner of this one): queue names are unique.

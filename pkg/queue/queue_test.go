@@ -64,7 +64,7 @@ func TestEnqueueDequeueCommit(t *testing.T) {
 	if err != nil || d.ID != id || string(d.Payload) != "test\n" || d.Type != "text/plain" {
 		t.Fatalf("dequeue: %+v, %v", d, err)
 	}
-	if q := queueInfo(t, c, "a1"); q.Uncommited != 1 || q.Count != 1 || q.Enqueued != 1 || q.Dequeued != 1 || q.Group != "A" {
+	if q := queueInfo(t, c, "a1"); q.Uncommitted != 1 || q.Count != 1 || q.Enqueued != 1 || q.Dequeued != 1 || q.Group != "A" {
 		t.Fatalf("while dequeued: %+v", q)
 	}
 	if _, err := c.Dequeue(ctx, "a1", queue.Select{}); !errors.Is(err, queue.ErrNoMessage) {
@@ -77,7 +77,7 @@ func TestEnqueueDequeueCommit(t *testing.T) {
 		t.Fatalf("commit twice: %v", err)
 	}
 	q := queueInfo(t, c, "a1")
-	if q.Count != 0 || q.Size != 0 || q.Uncommited != 0 || q.Enqueued != 1 || q.Dequeued != 1 || q.Last.IsZero() {
+	if q.Count != 0 || q.Size != 0 || q.Uncommitted != 0 || q.Enqueued != 1 || q.Dequeued != 1 || q.Last.IsZero() {
 		t.Fatalf("after commit: %+v", q)
 	}
 }

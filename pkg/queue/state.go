@@ -103,7 +103,7 @@ func (q *queueState) first(now time.Time, id, properties string) *Message {
 
 func (q *queueState) info(domain string) QueueInfo {
 	return QueueInfo{Name: q.name, Group: domain, RetryCount: q.retryCount, RetryDelay: q.retryDelay.Seconds(),
-		Count: len(q.byID), Size: q.size, Enqueued: q.eq, Dequeued: q.dq, Uncommited: len(q.inflight), Last: q.last}
+		Count: len(q.byID), Size: q.size, Enqueued: q.eq, Dequeued: q.dq, Uncommitted: len(q.inflight), Last: q.last}
 }
 
 // apply folds one event into the state. Events come from this state's own decisions

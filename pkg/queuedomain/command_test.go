@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/queue"
 	"uneventful.dev/uneventful/pkg/queuedomain"
 	"uneventful.dev/uneventful/pkg/stacktest"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 const commandConfig = `
@@ -65,7 +65,7 @@ func TestForwardToADomainCommand(t *testing.T) {
 		t.Fatalf("reply %s: %+v, %v", ms[0].Payload, state, err)
 	}
 	// The message id was the idempotency key: sending it again changes nothing.
-	rep, err := writer.NewClient(nc, "wallet", 0, 0).Send(ctx, writer.Request{Kind: writer.KindCommand, Entity: id,
+	rep, err := command.NewClient(nc, "wallet", 0, 0).Send(ctx, command.Request{Kind: command.KindCommand, Entity: id,
 		CommandID: event.NewID(), Command: "credit", Data: []byte(`{"amount": 5}`), IdempotencyKey: "queue/" + mid})
 	if err != nil || rep.Version != 1 {
 		t.Fatalf("replayed command: version %d, %v", rep.Version, err)

@@ -20,6 +20,7 @@ import (
 
 	"uneventful.dev/uneventful/pkg/forward"
 	"uneventful.dev/uneventful/pkg/natsconn"
+	"uneventful.dev/uneventful/pkg/natsembed"
 	"uneventful.dev/uneventful/pkg/queue"
 )
 
@@ -249,8 +250,10 @@ func embed(domain string, e Embed) (*server.Server, *server.Options, error) {
 	if port == 0 {
 		port = -1
 	}
+	// SyncAlways: an acknowledged queue operation survives a power failure, as under the
+	// stack's broker (docs/reliability.md).
 	opts := &server.Options{ServerName: domain, Host: host, Port: port, JetStream: true, JetStreamDomain: domain,
-		StoreDir: e.StoreDir, NoSigs: true}
+		StoreDir: e.StoreDir, SyncAlways: true}
 	if e.LeafPort != 0 {
 		opts.LeafNode.Host, opts.LeafNode.Port = host, e.LeafPort
 	}
@@ -262,14 +265,9 @@ func embed(domain string, e Embed) (*server.Server, *server.Options, error) {
 		opts.LeafNode.Remotes = append(opts.LeafNode.Remotes, &server.RemoteLeafOpts{URLs: []*url.URL{u},
 			DenyImports: localSubjects, DenyExports: localSubjects})
 	}
-	srv, err := server.NewServer(opts)
+	srv, err := natsembed.Start(opts, nil, 0)
 	if err != nil {
 		return nil, nil, err
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		srv.Shutdown()
-		return nil, nil, errors.New("embedded NATS server did not start")
 	}
 	return srv, opts, nil
 }

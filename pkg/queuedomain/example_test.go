@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	multipledomain "uneventful.dev/uneventful/examples/multiple-domain"
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/queue"
 	"uneventful.dev/uneventful/pkg/queuedomain"
@@ -91,7 +92,7 @@ func TestMultipleDomainExample(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		last = l.CheckMultipleDomain()
+		last = multipledomain.Check(l)
 		return last
 	})
 	ms, err := queue.NewClient(ncB).Browse(ctx, "a1.error")

@@ -1,8 +1,10 @@
-// Package service wires uneventful's packages into the three kinds of service a domain
-// runs (server, writer, history writer). Each services/*/main.go is one call to a Main
-// function here (WriterMain, ServerMain, HistoryMain), which reads the configuration
-// (Env) and calls a Run function; tests call the same Run functions on :0 ports.
-// What a domain must provide: docs/domains.md.
+// Package service wires uneventful's packages into the services a domain runs: the
+// server here (ServerMain, RunServer), the writer in writerservice, the history writer in
+// historyservice, apart so that a server links neither the event store nor the commit
+// loop. It holds what they share: configuration (Env), start-up (Listen, Run), health.
+// Each services/*/main.go is one call to a Main function, which reads the configuration
+// and calls a Run function; tests call the same Run functions on :0 ports. What a
+// domain must provide: docs/domains.md.
 package service
 
 import (
@@ -31,7 +33,8 @@ type Common struct {
 	PprofAddr     string       // if set, Go's profiler listens there
 }
 
-func (c Common) withDefaults() Common {
+// WithDefaults returns c with every unset field at its default.
+func (c Common) WithDefaults() Common {
 	if c.NATSURL == "" {
 		c.NATSURL = "nats://127.0.0.1:4222"
 	}
@@ -44,7 +47,8 @@ func (c Common) withDefaults() Common {
 	return c
 }
 
-func (c Common) redis() *goredis.Client {
+// Redis returns a client of c's Redis.
+func (c Common) Redis() *goredis.Client {
 	return goredis.NewClient(&goredis.Options{
 		Addr:         c.RedisAddr,
 		Password:     c.RedisPassword,
@@ -57,7 +61,8 @@ func (c Common) redis() *goredis.Client {
 	})
 }
 
-func natsCheck(nc *nats.Conn) func(context.Context) error {
+// NATSCheck is a readiness check that fails while nc is not connected.
+func NATSCheck(nc *nats.Conn) func(context.Context) error {
 	return func(context.Context) error {
 		if !nc.IsConnected() {
 			return failure.New(failure.Unavailable, "nats_disconnected", "not connected to NATS")
@@ -66,10 +71,10 @@ func natsCheck(nc *nats.Conn) func(context.Context) error {
 	}
 }
 
-// listen binds the service's HTTP address (or takes c.Listener) and starts Go's profiler
+// Listen binds the service's HTTP address (or takes c.Listener) and starts Go's profiler
 // on PprofAddr when set, so that an address in use fails the start at once. stop closes
-// the profiler; serve closes the listener.
-func (c Common) listen() (ln net.Listener, stop func(), err error) {
+// the profiler; Serve closes the listener.
+func (c Common) Listen() (ln net.Listener, stop func(), err error) {
 	ln = c.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", c.HTTPAddr); err != nil {
@@ -84,9 +89,9 @@ func (c Common) listen() (ln net.Listener, stop func(), err error) {
 	return ln, stop, nil
 }
 
-// serve runs h on ln until ctx is done, then shuts down gracefully, letting in-flight
+// Serve runs h on ln until ctx is done, then shuts down gracefully, letting in-flight
 // requests finish for up to 10 seconds.
-func serve(ctx context.Context, ln net.Listener, log *slog.Logger, h http.Handler) error {
+func Serve(ctx context.Context, ln net.Listener, log *slog.Logger, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	errc := make(chan error, 1)

@@ -12,6 +12,8 @@ import (
 
 	"uneventful.dev/uneventful/pkg/aggregate"
 	"uneventful.dev/uneventful/pkg/service"
+	"uneventful.dev/uneventful/pkg/service/historyservice"
+	"uneventful.dev/uneventful/pkg/service/writerservice"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
@@ -61,10 +63,16 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func writerOf(domain string) func(*service.Env) (string, string) {
-	return func(e *service.Env) (string, string) { c := e.Writer(domain, 8082); return c.HTTPAddr, c.DBPath }
+	return func(e *service.Env) (string, string) {
+		c := writerservice.Configure(e, domain, 8082)
+		return c.HTTPAddr, c.DBPath
+	}
 }
-func history(e *service.Env) (string, string) { c := e.History(); return c.HTTPAddr, c.DBPath }
-func server(e *service.Env) (string, string)  { c := e.Server(); return c.HTTPAddr, "" }
+func history(e *service.Env) (string, string) {
+	c := historyservice.Configure(e)
+	return c.HTTPAddr, c.DBPath
+}
+func server(e *service.Env) (string, string) { c := e.Server(); return c.HTTPAddr, "" }
 
 // TestConfigErrors checks that an invalid value is an error naming its variable, every
 // one of them at once, never a silent default.
@@ -134,13 +142,13 @@ func TestDomainRulesCheckedAtStart(t *testing.T) {
 		want string
 	}{
 		{"state with id", func() error {
-			return service.RunWriter(ctx, service.WriterConfig{Common: common(), DBPath: db}, idDomain{"thing"})
+			return writerservice.Run(ctx, writerservice.Config{Common: common(), DBPath: db}, idDomain{"thing"})
 		}, `JSON field "id"`},
 		{"state with an embedded version", func() error {
-			return service.RunWriter(ctx, service.WriterConfig{Common: common(), DBPath: db}, versionDomain{idDomain{"thing"}})
+			return writerservice.Run(ctx, writerservice.Config{Common: common(), DBPath: db}, versionDomain{idDomain{"thing"}})
 		}, `JSON field "version"`},
 		{"name not fit for an environment variable", func() error {
-			return service.RunWriter(ctx, service.WriterConfig{Common: common(), DBPath: db}, versionDomain{idDomain{"my-thing"}})
+			return writerservice.Run(ctx, writerservice.Config{Common: common(), DBPath: db}, versionDomain{idDomain{"my-thing"}})
 		}, `domain name "my-thing"`},
 		{"a view named events", func() error {
 			return service.RunServer(ctx, service.ServerConfig{Common: common()}, idDomain{"thing"})

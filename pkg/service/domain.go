@@ -19,18 +19,18 @@ var (
 // reservedStateFields are the names the read model adds to a state document.
 var reservedStateFields = []string{"id", "version"}
 
-// checkName reports a domain name that cannot name a stream prefix, a NATS subject
+// CheckName reports a domain name that cannot name a stream prefix, a NATS subject
 // token, a directory and an environment variable (<DOMAIN>_DB) all at once.
-func checkName(name string) error {
+func CheckName(name string) error {
 	if !domainName.MatchString(name) {
 		return fmt.Errorf("domain name %q: want lower-case letters, digits and _, starting with a letter", name)
 	}
 	return nil
 }
 
-// checkState reports a state type S whose JSON cannot be a read model document: one
+// CheckState reports a state type S whose JSON cannot be a read model document: one
 // that is not an object, or has a field the read model adds (id, version).
-func checkState[S any](domain string) error {
+func CheckState[S any](domain string) error {
 	var zero S
 	names := jsonFields(reflect.TypeOf(&zero).Elem())
 	b, err := json.Marshal(zero)
@@ -87,7 +87,7 @@ func jsonFields(t reflect.Type) map[string]bool {
 // /{domain}/{id}/: names that are not path segments, a name used twice, or "events"
 // (the entity's event list).
 func checkAPI(d API) error {
-	if err := checkName(d.Name()); err != nil {
+	if err := CheckName(d.Name()); err != nil {
 		return err
 	}
 	states, events := d.Views()

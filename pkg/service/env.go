@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"uneventful.dev/uneventful/pkg/writer"
+	"uneventful.dev/uneventful/pkg/command"
 )
 
 // Env reads configuration through a lookup function (main passes os.Getenv). A value
@@ -123,45 +122,13 @@ func (e *Env) Common(httpAddr string) Common {
 	}
 }
 
-// Writer reads the configuration of domain's writer: Common with HTTP_ADDR (health)
-// defaulting to LocalAddr(healthPort), <DOMAIN>_DB (default
-// $DATA_DIR/<domain>_writer/datastore.db, DATA_DIR default ./data), PARTITIONS (16) and
-// MAX_BATCH (512).
-func (e *Env) Writer(domain string, healthPort int) WriterConfig {
-	return WriterConfig{
-		Common: e.Common(e.LocalAddr(healthPort)),
-		DBPath: e.String(DBVariable(domain), DataPath(e.String("DATA_DIR", "data"), domain)),
-		Writer: writer.Config{
-			Partitions: e.Int("PARTITIONS", writer.DefaultPartitions, 1),
-			MaxBatch:   e.Int("MAX_BATCH", 512, 1),
-		},
-	}
-}
-
 // Server reads the configuration of a domain's server, the HTTP entry: Common with
 // HTTP_ADDR defaulting to :$HTTP_PORT (80; every interface), PARTITIONS (16) and
 // COMMAND_TIMEOUT (5s).
 func (e *Env) Server() ServerConfig {
 	return ServerConfig{
 		Common:         e.Common(":" + strconv.Itoa(e.Port("HTTP_PORT", 80))),
-		Partitions:     e.Int("PARTITIONS", writer.DefaultPartitions, 1),
+		Partitions:     e.Int("PARTITIONS", command.DefaultPartitions, 1),
 		CommandTimeout: e.Duration("COMMAND_TIMEOUT", 5*time.Second),
 	}
-}
-
-// History reads the history writer's configuration: Common with HTTP_ADDR defaulting
-// to LocalAddr(8081), and HISTORY_DB (default $DATA_DIR/history_writer/history.db).
-func (e *Env) History() HistoryConfig {
-	return HistoryConfig{
-		Common: e.Common(e.LocalAddr(8081)),
-		DBPath: e.String("HISTORY_DB", filepath.Join(e.String("DATA_DIR", "data"), "history_writer", "history.db")),
-	}
-}
-
-// DBVariable is the variable naming domain's writer database: WALLET_DB for "wallet".
-func DBVariable(domain string) string { return strings.ToUpper(domain) + "_DB" }
-
-// DataPath is domain's writer database under dataDir: <dataDir>/<domain>_writer/datastore.db.
-func DataPath(dataDir, domain string) string {
-	return filepath.Join(dataDir, domain+"_writer", "datastore.db")
 }

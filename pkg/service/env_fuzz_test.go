@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"uneventful.dev/uneventful/pkg/service"
+	"uneventful.dev/uneventful/pkg/service/historyservice"
+	"uneventful.dev/uneventful/pkg/service/writerservice"
 )
 
 // FuzzEnv feeds arbitrary environment values through the configuration every service
@@ -18,9 +20,9 @@ func FuzzEnv(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		for _, read := range []func(*service.Env){
-			func(e *service.Env) { e.Writer("wallet", 8082) },
+			func(e *service.Env) { writerservice.Configure(e, "wallet", 8082) },
 			func(e *service.Env) { e.Server() },
-			func(e *service.Env) { e.History() },
+			func(e *service.Env) { historyservice.Configure(e) },
 		} {
 			read(service.NewEnv(func(string) string { return v }))
 		}

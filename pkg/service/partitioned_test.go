@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/stacktest"
 	"uneventful.dev/uneventful/pkg/writer"
@@ -16,7 +17,7 @@ import (
 // file of the writer owning that partition.
 func TestPartitionedWriters(t *testing.T) {
 	var even, odd []int
-	for p := range writer.DefaultPartitions {
+	for p := range command.DefaultPartitions {
 		if p%2 == 0 {
 			even = append(even, p)
 		} else {
@@ -60,7 +61,7 @@ func TestPartitionedWriters(t *testing.T) {
 			t.Errorf("%s: balance %s, want %s", id, r, fmtCents(credits*100))
 		}
 		owner, other := evenDB, oddRO
-		if writer.Partition(id, writer.DefaultPartitions)%2 == 1 {
+		if command.Partition(id, command.DefaultPartitions)%2 == 1 {
 			owner, other = oddRO, evenDB
 		}
 		const rows = `SELECT count(*) FROM event WHERE stream = ? AND outcome = 'accepted'`

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/stacktest"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // The writer's NATS protocol from a raw client: a message is a JSON array of requests and
@@ -17,7 +17,7 @@ func TestWriterProtocolFromARawClient(t *testing.T) {
 	s := stacktest.Start(t)
 	nc := stacktest.Connect(t, s.NATS)
 	id := newWallet()
-	subject := writer.Subject(writer.KindCommand, "wallet", id, writer.DefaultPartitions)
+	subject := command.Subject(command.KindCommand, "wallet", id, command.DefaultPartitions)
 	ask := func(body string) string {
 		t.Helper()
 		m, err := nc.Request(subject, []byte(body), 5*time.Second)
@@ -33,7 +33,7 @@ func TestWriterProtocolFromARawClient(t *testing.T) {
 	}
 	credit := `{"kind":"command","entity":"` + id + `","command":"credit","data":{"amount":"5.00"}}`
 	got := ask(`[` + credit + `,{"kind":"command","entity":"bad id!"},` + credit + `]`)
-	var replies []writer.Reply
+	var replies []command.Reply
 	if err := json.Unmarshal([]byte(got), &replies); err != nil || len(replies) != 3 {
 		t.Fatalf("reply %s: want an array of 3 replies", got)
 	}

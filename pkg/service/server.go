@@ -5,12 +5,12 @@ import (
 	"time"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/livefeed"
 	"uneventful.dev/uneventful/pkg/natsconn"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 	"uneventful.dev/uneventful/pkg/sse"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // API describes the HTTP face of a domain.
@@ -24,7 +24,7 @@ type API interface {
 // ServerConfig configures a domain's HTTP server.
 type ServerConfig struct {
 	Common
-	Partitions     int           // must match the writers'; default writer.DefaultPartitions
+	Partitions     int           // must match the writers'; default command.DefaultPartitions
 	CommandTimeout time.Duration // deadline of a command; default 5s
 }
 
@@ -32,11 +32,11 @@ type ServerConfig struct {
 // requests and returns. It returns at once with an error if it cannot start (d's
 // commands and views break a rule of docs/domains.md, its address is taken).
 func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
-	c := cfg.Common.withDefaults()
+	c := cfg.Common.WithDefaults()
 	if err := checkAPI(d); err != nil {
 		return err
 	}
-	ln, stopPprof, err := c.listen()
+	ln, stopPprof, err := c.Listen()
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 		return err
 	}
 	defer nc.Close()
-	rdb := c.redis()
+	rdb := c.Redis()
 	defer rdb.Close()
 	proj := redis.New(rdb)
 	feed, err := livefeed.Start(nc, d.Name()) // live events for GET /{domain}/{id}/events
@@ -59,11 +59,11 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	api := &httpapi.Entities{
 		Domain: d.Name(), Commands: d.Commands(), StateViews: stateViews, EventViews: eventViews,
 		Parse: d.ParseCommand, Reader: proj, Timeout: cfg.CommandTimeout, Feed: feed, Stored: proj,
-		Writer: writer.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
+		Writer: command.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
 	}
 	r := httpapi.NewRouter()
 	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
-	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping})
+	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": NATSCheck(nc), "redis": proj.Ping})
 	api.Mount(r)
-	return serve(ctx, ln, c.Log, r)
+	return Serve(ctx, ln, c.Log, r)
 }

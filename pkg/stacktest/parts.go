@@ -15,6 +15,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	goredis "github.com/redis/go-redis/v9"
+
+	"uneventful.dev/uneventful/pkg/natsembed"
 )
 
 // NATS starts an embedded NATS server with JetStream on a random port.
@@ -38,15 +40,11 @@ func Connect(t testing.TB, s *server.Server) *nats.Conn {
 // streams in dir; it is shut down when the test ends.
 func natsAt(t testing.TB, port int, dir string) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true})
+	s, err := natsembed.Start(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir}, nil, 0)
 	if err != nil {
 		t.Fatalf("nats: %v", err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats did not start")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	t.Cleanup(func() { natsembed.Stop(s) })
 	return s
 }
 

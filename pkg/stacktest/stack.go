@@ -16,6 +16,8 @@ import (
 
 	"uneventful.dev/uneventful/domains/wallet"
 	"uneventful.dev/uneventful/pkg/service"
+	"uneventful.dev/uneventful/pkg/service/historyservice"
+	"uneventful.dev/uneventful/pkg/service/writerservice"
 	"uneventful.dev/uneventful/pkg/writer"
 )
 
@@ -58,7 +60,7 @@ func (s *Stack) StartServices() {
 		return service.RunServer(ctx, service.ServerConfig{Common: c}, wallet.Domain{})
 	})
 	s.HistoryURL = s.run("history_writer", func(ctx context.Context, c service.Common) error {
-		return service.RunHistory(ctx, service.HistoryConfig{Common: c, DBPath: s.HistoryDB})
+		return historyservice.Run(ctx, historyservice.Config{Common: c, DBPath: s.HistoryDB})
 	})
 	for _, u := range []string{s.URL, s.HistoryURL, s.WriterURL} {
 		WaitReady(t, u)
@@ -113,7 +115,7 @@ func (s *Stack) start(name string, f func(context.Context, service.Common) error
 // StartWriter starts the wallet writer (again) on the stack's database.
 func (s *Stack) StartWriter() {
 	url, stop := s.start("wallet_writer", func(ctx context.Context, c service.Common) error {
-		return service.RunWriter(ctx, service.WriterConfig{Common: c, DBPath: s.WalletDB, Writer: s.Writer}, wallet.Domain{})
+		return writerservice.Run(ctx, writerservice.Config{Common: c, DBPath: s.WalletDB, Writer: s.Writer}, wallet.Domain{})
 	})
 	s.WriterURL, s.stopWriter = url, stop
 	s.t.Cleanup(s.StopWriter) // a no-op if the writer was already stopped
@@ -124,7 +126,7 @@ func (s *Stack) StartWriter() {
 // the writer's health base URL once it is ready.
 func (s *Stack) StartOtherWriter(db string, cfg writer.Config) string {
 	url := s.run("wallet_writer "+db, func(ctx context.Context, c service.Common) error {
-		return service.RunWriter(ctx, service.WriterConfig{Common: c, DBPath: db, Writer: cfg}, wallet.Domain{})
+		return writerservice.Run(ctx, writerservice.Config{Common: c, DBPath: db, Writer: cfg}, wallet.Domain{})
 	})
 	WaitReady(s.t, url)
 	return url

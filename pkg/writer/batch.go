@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/failure"
@@ -90,7 +91,7 @@ func (w *Writer[S]) undo(batch []*pending, before map[string]*entity[S], err err
 	if fe.Kind == failure.Internal || fe.Kind == failure.Conflict {
 		fe = failure.New(failure.Unavailable, "store_unavailable", "the event store could not commit; nothing was applied, retry later")
 	}
-	reply, _ := json.Marshal(Reply{Error: fe})
+	reply, _ := json.Marshal(command.Reply{Error: fe})
 	for _, p := range batch { // even replays and loads: they may have seen this batch's state
 		p.row, p.update, p.msgs, p.reply = nil, nil, nil, reply
 	}
@@ -103,11 +104,11 @@ func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, befor
 		return
 	}
 	p.stream = event.Stream(w.name, p.req.Entity)
-	if p.req.Kind == KindLoad {
+	if p.req.Kind == command.KindLoad {
 		w.decideLoad(ctx, p)
 		return
 	}
-	if p.req.Kind != KindCommand {
+	if p.req.Kind != command.KindCommand {
 		p.reply = errorReply(failure.Newf(failure.Invalid, "invalid_request", "unknown request kind %q", p.req.Kind))
 		return
 	}
@@ -189,7 +190,7 @@ func (w *Writer[S]) accept(p *pending, e *entity[S], events []aggregate.Event, n
 	next.doc = doc
 	*e = next
 	w.entities[p.stream] = e
-	p.reply, _ = json.Marshal(Reply{Version: next.version, State: doc})
+	p.reply, _ = json.Marshal(command.Reply{Version: next.version, State: doc})
 	p.row.Version, p.row.Outcome, p.row.Result = next.version, sqlite.Accepted, p.reply
 	p.row.Events = joinEntries(entries)
 	p.update = &redis.Update{Key: p.stream, Version: next.version, Doc: doc, Events: entries}
@@ -241,7 +242,7 @@ func (w *Writer[S]) decideLoad(ctx context.Context, p *pending) {
 		p.reply = errorReply(failure.Newf(failure.NotFound, "not_found", "%s %s has never been written", w.name, p.req.Entity))
 		return
 	}
-	p.reply, _ = json.Marshal(Reply{Version: e.version, State: e.doc})
+	p.reply, _ = json.Marshal(command.Reply{Version: e.version, State: e.doc})
 	p.update = &redis.Update{Key: p.stream, Version: e.version, Doc: e.doc}
 }
 
@@ -250,11 +251,11 @@ func joinEntries(entries []redis.Entry) json.RawMessage {
 	for i, e := range entries {
 		parts[i] = e.JSON
 	}
-	return jsonArray(parts)
+	return command.Frame(parts)
 }
 
 func errorReply(err error) []byte {
-	b, _ := json.Marshal(Reply{Error: failure.From(err)})
+	b, _ := json.Marshal(command.Reply{Error: failure.From(err)})
 	return b
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"uneventful.dev/uneventful/domains/wallet"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/failure"
 )
 
@@ -23,7 +24,7 @@ func FuzzRequest(f *testing.F) {
 	}
 	d := wallet.Domain{}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var req Request
+		var req command.Request
 		if err := json.Unmarshal(body, &req); err != nil {
 			return
 		}

@@ -17,9 +17,9 @@ var (
 
 // rebuild is the state of a pass over every entity's read model: at start-up (a killed
 // writer may have left updates unwritten) and whenever Redis has lost the marker key
-// (FLUSHALL, a restart without persistence). Owned by the post loop.
+// (FLUSHALL, a restart without persistence). Owned by the after-commit loop.
 //
-// The pass runs on the post loop, a chunk at a time between batches, so it is ordered
+// The pass runs on the after-commit loop, a chunk at a time between batches, so it is ordered
 // with every reply: it reads the state log, which holds at least every version already
 // answered, and the apply script never lets a document go back. A reader of Redis may
 // meanwhile find no document (a miss) for an entity not rebuilt yet, never an older one.

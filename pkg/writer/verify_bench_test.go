@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"uneventful.dev/uneventful/domains/wallet"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 )
@@ -53,12 +54,12 @@ func fillBench(l *ledger) {
 		rows := make([]sqlite.Row, 0, benchBatch)
 		states := make([]sqlite.State, 0, benchBatch)
 		for i := done; i < done+benchBatch; i++ {
-			command, amount := "credit", `"5.00"`
+			cmd, amount := "credit", `"5.00"`
 			if i/benchWallets%4 == 3 {
-				command, amount = "debit", `"1.25"`
+				cmd, amount = "debit", `"1.25"`
 			}
-			row, st := l.decide(ids[i*7919%benchWallets], command, amount)
-			row.Result, _ = json.Marshal(Reply{Version: st.Version, State: st.State})
+			row, st := l.decide(ids[i*7919%benchWallets], cmd, amount)
+			row.Result, _ = json.Marshal(command.Reply{Version: st.Version, State: st.State})
 			rows, states = append(rows, row), append(states, *st)
 		}
 		l.appendRaw(rows, states)

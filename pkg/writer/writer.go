@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/failure"
 	"uneventful.dev/uneventful/pkg/outbox"
@@ -27,7 +28,7 @@ import (
 
 // Config tunes a Writer. The zero value is valid.
 type Config struct {
-	Partitions       int   // partitions entities hash to; default DefaultPartitions
+	Partitions       int   // partitions entities hash to; default command.DefaultPartitions
 	Owned            []int // partitions this writer serves; default all
 	MaxBatch         int   // commands per transaction at most; default 512
 	QueueSize        int   // commands waiting at most before shedding; default 8192
@@ -36,7 +37,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Partitions <= 0 {
-		c.Partitions = DefaultPartitions
+		c.Partitions = command.DefaultPartitions
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 512
@@ -71,7 +72,7 @@ type Writer[S any] struct {
 
 	subscribed atomic.Bool
 
-	rb rebuild // owned by the post loop
+	rb rebuild // owned by the after-commit loop
 
 	mu          sync.Mutex
 	unprojected map[string]redis.Update // read model updates Redis refused, retried later
@@ -79,7 +80,7 @@ type Writer[S any] struct {
 
 // pending is one request travelling through the writer.
 type pending struct {
-	req    Request
+	req    command.Request
 	in     *inbound // the message it came in; nil for none to answer
 	idx    int      // its place in that message
 	stream string
@@ -112,7 +113,7 @@ func (w *Writer[S]) Run(ctx context.Context) error {
 	w.subscribed.Store(true)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); w.postLoop(ctx) }()
+	go func() { defer wg.Done(); w.afterCommitLoop(ctx) }()
 	stop := make(chan struct{})
 	go func() {
 		<-ctx.Done()
@@ -141,11 +142,11 @@ func (w *Writer[S]) subscribe() ([]*nats.Subscription, error) {
 	if wildcard {
 		parts = []int{-1}
 	}
-	for _, kind := range []string{KindCommand, KindLoad} {
+	for _, kind := range []string{command.KindCommand, command.KindLoad} {
 		for _, p := range parts {
-			subject := subjectOf(kind, w.name, "*")
+			subject := command.SubjectOf(kind, w.name, "*")
 			if !wildcard {
-				subject = subjectOf(kind, w.name, strconv.Itoa(p))
+				subject = command.SubjectOf(kind, w.name, strconv.Itoa(p))
 			}
 			sub, err := w.nc.Subscribe(subject, w.receive)
 			if err != nil {
@@ -175,7 +176,7 @@ func (w *Writer[S]) drain(subs []*nats.Subscription) {
 // runs on the NATS delivery goroutine. The message is answered once every request has
 // its reply (see inbound).
 func (w *Writer[S]) receive(m *nats.Msg) {
-	var reqs []Request
+	var reqs []command.Request
 	if err := json.Unmarshal(m.Data, &reqs); err != nil || len(reqs) == 0 {
 		respondError(m, failure.New(failure.Invalid, "invalid_request", "request is not a JSON array of requests"))
 		return
@@ -196,7 +197,7 @@ func (w *Writer[S]) receive(m *nats.Msg) {
 }
 
 func respondError(m *nats.Msg, e *failure.Error) {
-	b, _ := json.Marshal(Reply{Error: e})
+	b, _ := json.Marshal(command.Reply{Error: e})
 	m.Respond(b) //nolint:errcheck // the requester times out if this is lost
 }
 
@@ -219,14 +220,14 @@ func (in *inbound) answer(i int, reply []byte) {
 	if in.left.Add(-1) != 0 || in.msg.Reply == "" {
 		return
 	}
-	in.msg.Respond(jsonArray(in.replies)) //nolint:errcheck // a lost reply is a timeout for the client, who retries
+	in.msg.Respond(command.Frame(in.replies)) //nolint:errcheck // a lost reply is a timeout for the client, who retries
 }
 
 // commitLoop takes batches of requests off the intake and commits each in one
 // transaction, until stop is closed and the intake is empty.
 func (w *Writer[S]) commitLoop(stop <-chan struct{}) {
 	for {
-		var batch []*pending // a new slice each time: the post loop owns the previous one
+		var batch []*pending // a new slice each time: the after-commit loop owns the previous one
 		select {
 		case p := <-w.intake:
 			batch = append(batch, p)

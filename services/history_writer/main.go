@@ -9,7 +9,7 @@ package main
 import (
 	"os"
 
-	"uneventful.dev/uneventful/pkg/service"
+	"uneventful.dev/uneventful/pkg/service/historyservice"
 )
 
-func main() { os.Exit(service.HistoryMain(os.Args[1:], os.Getenv)) }
+func main() { os.Exit(historyservice.Main(os.Args[1:], os.Getenv)) }

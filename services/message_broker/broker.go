@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"uneventful.dev/uneventful/pkg/natsembed"
 )
 
 // run starts the broker and serves until ctx ends, then shuts it down.
@@ -22,8 +22,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	<-ctx.Done()
 	logger.Info("message_broker shutting down")
-	srv.Shutdown()
-	srv.WaitForShutdown()
+	natsembed.Stop(srv)
 	logger.Info("message_broker stopped")
 	return nil
 }
@@ -37,7 +36,7 @@ func start(cfg Config, logger *slog.Logger) (*server.Server, error) {
 	if err := os.MkdirAll(cfg.StoreDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create store dir: %w", err)
 	}
-	srv, err := server.NewServer(&server.Options{
+	return natsembed.Start(&server.Options{
 		ServerName: "message_broker",
 		Host:       cfg.Host,
 		Port:       cfg.Port,
@@ -45,39 +44,7 @@ func start(cfg Config, logger *slog.Logger) (*server.Server, error) {
 		HTTPPort:   cfg.HTTPPort,
 		JetStream:  true,
 		StoreDir:   cfg.StoreDir,
-		NoSigs:     true, // main owns the signals
-	})
-	if err != nil {
-		return nil, fmt.Errorf("configure nats server: %w", err)
-	}
-	nl := newNATSLogger(logger.With("component", "nats"))
-	srv.SetLoggerV2(nl, cfg.Debug, false, false)
-	srv.Start()
-
-	if err := waitReady(srv, nl, cfg.ReadyTimeout); err != nil {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-		return nil, err
-	}
-	return srv, nil
-}
-
-// waitReady polls until srv accepts connections with JetStream on, the
-// server reports a fatal error, or timeout passes.
-func waitReady(srv *server.Server, nl *natsLogger, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		if msg, failed := nl.fatal(); failed {
-			return fmt.Errorf("nats server failed to start: %s", msg)
-		}
-		if srv.ReadyForConnections(100 * time.Millisecond) {
-			if !srv.JetStreamEnabled() {
-				return errors.New("nats server started without JetStream")
-			}
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nats server not ready after %s", timeout)
-		}
-	}
+		SyncAlways: syncAlways,
+		Debug:      cfg.Debug,
+	}, logger.With("component", "nats"), cfg.ReadyTimeout)
 }

@@ -7,6 +7,13 @@ import (
 	"time"
 )
 
+// syncAlways makes JetStream fsync every write before it acknowledges it (nats.conf:
+// `sync_interval: always`; docker/message_broker/nats.conf says the same for the compose
+// stack). The server's default syncs every two minutes, so a power failure could lose queue
+// operations and events already acknowledged. NATS has no per-stream setting that asks for
+// more than the server does, so it is server-wide. The cost is in docs/reliability.md.
+const syncAlways = true
+
 // Config is the broker's configuration; configFromEnv fills it from the
 // environment.
 type Config struct {

@@ -13,7 +13,7 @@ import (
 	"os"
 
 	"uneventful.dev/uneventful/domains/wallet"
-	"uneventful.dev/uneventful/pkg/service"
+	"uneventful.dev/uneventful/pkg/service/writerservice"
 )
 
-func main() { os.Exit(service.WriterMain(wallet.Domain{}, 8082, os.Args[1:], os.Getenv)) }
+func main() { os.Exit(writerservice.Main(wallet.Domain{}, 8082, os.Args[1:], os.Getenv)) }

@@ -1,45 +1,15 @@
 package sqlite
 
 import (
-	"sync"
 	"time"
+
+	"uneventful.dev/uneventful/pkg/sqlitedb"
 )
 
-// walAutocheckpoint is the WAL size, in pages, past which a committing connection copies
-// the WAL into the database itself. Background checkpoints keep the WAL well below it, so
-// commits normally never pay for a checkpoint.
-const walAutocheckpoint = 16384 // 64 MiB of 4 KiB pages
-
-// StartCheckpoints copies the WAL of path into the database every interval, from a
-// connection of its own (PASSIVE: it never blocks the writer or readers), until the
-// returned stop is called.
+// StartCheckpoints copies the WAL of path into the database every interval until the
+// returned stop is called (sqlitedb.StartCheckpoints), its errors in the store's
+// vocabulary.
 func StartCheckpoints(path string, interval time.Duration, o Options) (stop func(), err error) {
-	db, err := OpenDB(path, false, o)
-	if err != nil {
-		return nil, err
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`) //nolint:errcheck // the next tick retries
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			close(done)
-			wg.Wait()
-			db.Close()
-		})
-	}, nil
+	stop, err = sqlitedb.StartCheckpoints(path, interval, o)
+	return stop, mapErr("store", err)
 }

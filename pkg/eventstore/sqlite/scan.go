@@ -7,6 +7,8 @@ import (
 
 	"modernc.org/libc"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"uneventful.dev/uneventful/pkg/sqlitedb"
 )
 
 // MaxSeq returns the seq of the newest row a read connection sees (0 if empty).
@@ -131,7 +133,7 @@ func openReader(path string) (*reader, error) {
 	c.tls.Free(pointerSize)
 	libc.Xfree(c.tls, name)
 	if rc == sqlite3.SQLITE_OK {
-		rc = sqlite3.Xsqlite3_busy_timeout(c.tls, c.db, int32(Options{}.withDefaults().BusyTimeout.Milliseconds()))
+		rc = sqlite3.Xsqlite3_busy_timeout(c.tls, c.db, int32(sqlitedb.DefaultBusyTimeout.Milliseconds()))
 	}
 	if rc == sqlite3.SQLITE_OK {
 		rc = c.exec("PRAGMA mmap_size = 1073741824") // as the store's readers: pages read in place

@@ -1,4 +1,4 @@
-package writer
+package command
 
 import (
 	"bytes"
@@ -144,7 +144,7 @@ func (l *lane) roundTrip(batch []*call) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	msg, err := l.nc.RequestWithContext(ctx, l.subject, jsonArray(bodies))
+	msg, err := l.nc.RequestWithContext(ctx, l.subject, Frame(bodies))
 	var replies []Reply
 	if err == nil {
 		replies, err = splitReplies(msg.Data, len(batch))

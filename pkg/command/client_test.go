@@ -1,4 +1,4 @@
-package writer_test
+package command_test
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/failure"
 	"uneventful.dev/uneventful/pkg/stacktest"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // message is one NATS message a fake writer received: its subject and its number of requests.
@@ -38,7 +38,7 @@ func echoWriter(t *testing.T, nc *nats.Conn, subject string, gate <-chan struct{
 	var mu sync.Mutex
 	var got []message
 	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
-		var reqs []writer.Request
+		var reqs []command.Request
 		if err := json.Unmarshal(m.Data, &reqs); err != nil {
 			t.Errorf("message is not an array of requests: %v", err)
 			return
@@ -50,10 +50,10 @@ func echoWriter(t *testing.T, nc *nats.Conn, subject string, gate <-chan struct{
 			if gate != nil {
 				<-gate
 			}
-			replies := make([]writer.Reply, len(reqs))
+			replies := make([]command.Reply, len(reqs))
 			for i, r := range reqs {
 				state, _ := json.Marshal(routed{Subject: m.Subject, ID: r.Entity})
-				replies[i] = writer.Reply{Version: 1, State: state}
+				replies[i] = command.Reply{Version: 1, State: state}
 			}
 			b, _ := json.Marshal(replies)
 			m.Respond(b) //nolint:errcheck
@@ -79,15 +79,15 @@ func sizes(msgs []message) []int {
 	return n
 }
 
-// fillLane sends writer.LaneMaxInFlight requests on c's one lane, which echo holds at
+// fillLane sends command.LaneMaxInFlight requests on c's one lane, which echo holds at
 // its gate, and returns once echo has received them all; their errors come on the
 // returned channel once the gate opens.
-func fillLane(t *testing.T, c *writer.Client, received func() []message) <-chan error {
+func fillLane(t *testing.T, c *command.Client, received func() []message) <-chan error {
 	t.Helper()
-	errs := make(chan error, writer.LaneMaxInFlight)
-	for i := range writer.LaneMaxInFlight { // one at a time: each in a message of its own
+	errs := make(chan error, command.LaneMaxInFlight)
+	for i := range command.LaneMaxInFlight { // one at a time: each in a message of its own
 		go func() {
-			_, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: fmt.Sprint("first", i)})
+			_, err := c.Send(context.Background(), command.Request{Kind: command.KindCommand, Entity: fmt.Sprint("first", i)})
 			errs <- err
 		}()
 		stacktest.Eventually(t, 2*time.Second, func() error {
@@ -106,14 +106,14 @@ func TestClientBatchesRequestsWhileTheLaneIsFull(t *testing.T) {
 	nc := stacktest.Connect(t, stacktest.NATS(t))
 	gate := make(chan struct{})
 	received := echoWriter(t, nc, "command.echo.*", gate)
-	c := writer.NewClient(nc, "echo", 1, 5*time.Second) // one partition: one lane
+	c := command.NewClient(nc, "echo", 1, 5*time.Second) // one partition: one lane
 	first := fillLane(t, c, received)
 
 	errs := make(chan error, 50)
 	for i := range 50 {
 		go func() {
 			entity := fmt.Sprintf("e%d", i)
-			rep, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: entity})
+			rep, err := c.Send(context.Background(), command.Request{Kind: command.KindCommand, Entity: entity})
 			var r routed
 			if err == nil && (json.Unmarshal(rep.State, &r) != nil || r.ID != entity) {
 				err = fmt.Errorf("%s got reply %s", entity, rep.State)
@@ -122,13 +122,13 @@ func TestClientBatchesRequestsWhileTheLaneIsFull(t *testing.T) {
 		}()
 	}
 	stacktest.Eventually(t, 2*time.Second, func() error {
-		if n := c.Waiting("command.echo." + writer.AllPartitions); n != 50 {
+		if n := c.Waiting("command.echo." + command.AllPartitions); n != 50 {
 			return fmt.Errorf("%d of 50 requests queued behind the first ones", n)
 		}
 		return nil
 	})
 	close(gate)
-	for range writer.LaneMaxInFlight {
+	for range command.LaneMaxInFlight {
 		if err := <-first; err != nil {
 			t.Error(err)
 		}
@@ -139,8 +139,8 @@ func TestClientBatchesRequestsWhileTheLaneIsFull(t *testing.T) {
 		}
 	}
 	got := sizes(received())
-	if len(got) != writer.LaneMaxInFlight+1 || got[len(got)-1] != 50 {
-		t.Fatalf("message sizes %v, want %d of 1, then 50: the waiting requests should share one message", got, writer.LaneMaxInFlight)
+	if len(got) != command.LaneMaxInFlight+1 || got[len(got)-1] != 50 {
+		t.Fatalf("message sizes %v, want %d of 1, then 50: the waiting requests should share one message", got, command.LaneMaxInFlight)
 	}
 }
 
@@ -150,13 +150,13 @@ func TestClientDropsRequestsWhoseContextEndedBeforeSending(t *testing.T) {
 	nc := stacktest.Connect(t, stacktest.NATS(t))
 	gate := make(chan struct{})
 	received := echoWriter(t, nc, "command.echo.*", gate)
-	c := writer.NewClient(nc, "echo", 1, 5*time.Second)
+	c := command.NewClient(nc, "echo", 1, 5*time.Second)
 	first := fillLane(t, c, received)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	began := time.Now()
-	_, err := c.Send(ctx, writer.Request{Kind: writer.KindCommand, Entity: "late"})
+	_, err := c.Send(ctx, command.Request{Kind: command.KindCommand, Entity: "late"})
 	if failure.KindOf(err) != failure.Timeout {
 		t.Fatalf("expired request: err %v, want a timeout", err)
 	}
@@ -164,16 +164,16 @@ func TestClientDropsRequestsWhoseContextEndedBeforeSending(t *testing.T) {
 		t.Fatalf("expired request answered after %v", d)
 	}
 	close(gate)
-	for range writer.LaneMaxInFlight {
+	for range command.LaneMaxInFlight {
 		if err := <-first; err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: "next"}); err != nil {
+	if _, err := c.Send(context.Background(), command.Request{Kind: command.KindCommand, Entity: "next"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := sizes(received()); len(got) != writer.LaneMaxInFlight+1 || got[len(got)-1] != 1 {
-		t.Fatalf("message sizes %v, want %d+1 messages of 1: the expired request must not be sent", got, writer.LaneMaxInFlight)
+	if got := sizes(received()); len(got) != command.LaneMaxInFlight+1 || got[len(got)-1] != 1 {
+		t.Fatalf("message sizes %v, want %d+1 messages of 1: the expired request must not be sent", got, command.LaneMaxInFlight)
 	}
 }
 
@@ -187,14 +187,14 @@ func TestClientWholeMessageError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe() //nolint:errcheck
-	c := writer.NewClient(nc, "echo", 1, 5*time.Second)
+	c := command.NewClient(nc, "echo", 1, 5*time.Second)
 	var wrong atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: fmt.Sprint(i)})
+			_, err := c.Send(context.Background(), command.Request{Kind: command.KindCommand, Entity: fmt.Sprint(i)})
 			var fe *failure.Error
 			if !errors.As(err, &fe) || fe.Type != "invalid_request" {
 				wrong.Add(1)
@@ -210,9 +210,9 @@ func TestClientWholeMessageError(t *testing.T) {
 // No writer: every caller learns it at once, not after its deadline.
 func TestClientNoWriter(t *testing.T) {
 	nc := stacktest.Connect(t, stacktest.NATS(t))
-	c := writer.NewClient(nc, "echo", 1, 5*time.Second)
+	c := command.NewClient(nc, "echo", 1, 5*time.Second)
 	began := time.Now()
-	_, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: "a"})
+	_, err := c.Send(context.Background(), command.Request{Kind: command.KindCommand, Entity: "a"})
 	if failure.KindOf(err) != failure.Unavailable {
 		t.Fatalf("err %v, want unavailable", err)
 	}

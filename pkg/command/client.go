@@ -1,4 +1,4 @@
-package writer
+package command
 
 import (
 	"context"
@@ -79,7 +79,7 @@ func (c *Client) Send(ctx context.Context, req Request) (Reply, error) {
 // send sends body on the all subject while a writer takes it, else on the partition's.
 func (c *Client) send(ctx context.Context, req Request, body []byte) (Reply, error) {
 	if now := time.Now().UnixNano(); now >= c.allAfter.Load() {
-		rep, err := c.lane(subjectOf(req.Kind, c.domain, AllPartitions)).do(ctx, body)
+		rep, err := c.lane(SubjectOf(req.Kind, c.domain, AllPartitions)).do(ctx, body)
 		if !isNoResponders(err) {
 			return rep, err
 		}

@@ -1,4 +1,6 @@
-package service
+// Package historyservice runs the history writer: it consumes every domain's events
+// into the global log and serves it. services/history_writer calls Main; tests call Run.
+package historyservice
 
 import (
 	"context"
@@ -7,25 +9,26 @@ import (
 	"uneventful.dev/uneventful/pkg/history"
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/natsconn"
+	"uneventful.dev/uneventful/pkg/service"
 	"uneventful.dev/uneventful/pkg/sse"
 )
 
-// HistoryConfig configures the history writer.
-type HistoryConfig struct {
-	Common
+// Config configures the history writer.
+type Config struct {
+	service.Common
 	DBPath string // the SQLite file of the global log
 }
 
-// RunHistory consumes every domain's events into the global log and serves
+// Run consumes every domain's events into the global log and serves
 // GET /history until ctx is done. It returns at once with an error if it cannot start
 // (its address is taken, its database cannot be opened) and, without waiting for ctx,
 // if its consumer or HTTP server fails.
-func RunHistory(ctx context.Context, cfg HistoryConfig) error {
-	c := cfg.Common.withDefaults()
+func Run(ctx context.Context, cfg Config) error {
+	c := cfg.Common.WithDefaults()
 	if cfg.DBPath == "" {
 		return errors.New("history: DBPath is required")
 	}
-	ln, stopPprof, err := c.listen()
+	ln, stopPprof, err := c.Listen()
 	if err != nil {
 		return err
 	}
@@ -53,9 +56,9 @@ func RunHistory(ctx context.Context, cfg HistoryConfig) error {
 	}()
 	r := httpapi.NewRouter()
 	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
-	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "sqlite": store.Ping})
+	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": service.NATSCheck(nc), "sqlite": store.Ping})
 	history.Mount(r, store)
-	err = serve(ctx, ln, c.Log, r)
+	err = service.Serve(ctx, ln, c.Log, r)
 	fail()
 	return errors.Join(err, <-consumed)
 }

@@ -1,4 +1,9 @@
-package writer
+// Package command is the wire protocol between a domain's servers and its writers:
+// the request and reply a server sends and gets over NATS request/reply, the subjects
+// they travel on, and the client that batches them on lanes. It holds no state of its
+// own and links no storage, so the read side can send commands without linking the
+// commit loop (package writer).
+package command
 
 import (
 	"encoding/json"
@@ -37,9 +42,9 @@ type Reply struct {
 	Error   *failure.Error  `json:"error,omitempty"`
 }
 
-// jsonArray returns the JSON array of parts, each already JSON: the framing of a
+// Frame returns the JSON array of parts, each already JSON: the framing of a
 // message of requests and of its replies.
-func jsonArray(parts [][]byte) []byte {
+func Frame(parts [][]byte) []byte {
 	n := 2 + len(parts)
 	for _, p := range parts {
 		n += len(p)
@@ -64,11 +69,11 @@ func Partition(id string, n int) int {
 
 // Subject returns the NATS subject a request of kind for entity id is sent on.
 func Subject(kind, domain, id string, partitions int) string {
-	return subjectOf(kind, domain, strconv.Itoa(Partition(id, partitions)))
+	return SubjectOf(kind, domain, strconv.Itoa(Partition(id, partitions)))
 }
 
-// subjectOf is the subject of requests of kind to domain whose last token is last: a
+// SubjectOf returns the subject of requests of kind to domain whose last token is last: a
 // partition number, AllPartitions, or a wildcard for subscribing.
-func subjectOf(kind, domain, last string) string {
+func SubjectOf(kind, domain, last string) string {
 	return kind + "." + domain + "." + last
 }

@@ -3,7 +3,6 @@ package queuedomain
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -75,36 +74,4 @@ func (l Listing) Service(name string) forward.ServiceInfo {
 		}
 	}
 	return sum
-}
-
-// CheckMultipleDomain reports how the listing differs from the outcome of casual's
-// multiple-domain example once "test\n" was enqueued into b1: the message went through
-// echo, b2 and a1 and ended in a1.error; echo and rollback were each called once.
-func (l Listing) CheckMultipleDomain() error {
-	want := map[string]struct {
-		count int
-		size  int64
-		eq    int64
-		dq    int64
-	}{
-		"b1": {0, 0, 1, 1}, "b2": {0, 0, 1, 1}, "b3": {0, 0, 0, 0},
-		"a1": {0, 0, 1, 1}, "a1.error": {1, 5, 1, 0}, "a2": {0, 0, 0, 0},
-		"b1.error": {0, 0, 0, 0}, "b2.error": {0, 0, 0, 0}, "a2.error": {0, 0, 0, 0},
-	}
-	for name, w := range want {
-		q, ok := l.Queue(name)
-		if !ok {
-			return fmt.Errorf("queue %s not listed", name)
-		}
-		if q.Count != w.count || q.Size != w.size || q.Enqueued != w.eq || q.Dequeued != w.dq || q.Uncommited != 0 {
-			return fmt.Errorf("queue %s: count %d size %d EQ %d DQ %d UC %d, want count %d size %d EQ %d DQ %d UC 0",
-				name, q.Count, q.Size, q.Enqueued, q.Dequeued, q.Uncommited, w.count, w.size, w.eq, w.dq)
-		}
-	}
-	for name, group := range map[string]string{"echo": "A", "rollback": "A"} {
-		if s := l.Service(name); s.Calls != 1 || s.Group != group {
-			return fmt.Errorf("service %s: %d calls in %q, want 1 in %s", name, s.Calls, s.Group, group)
-		}
-	}
-	return nil
 }

@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/outbox"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 )
 
-// postLoop runs after each commit, in commit order: it updates the read model, then
+// afterCommitLoop runs after each commit, in commit order: it updates the read model, then
 // replies, then wakes the outbox. A read model update Redis refuses is kept and retried,
 // so the reply (the write is durable) never waits for Redis to come back.
-func (w *Writer[S]) postLoop(ctx context.Context) {
+func (w *Writer[S]) afterCommitLoop(ctx context.Context) {
 	retry := time.NewTicker(500 * time.Millisecond)
 	defer retry.Stop()
 	w.startRebuild("start-up")
@@ -24,7 +25,7 @@ func (w *Writer[S]) postLoop(ctx context.Context) {
 				if !ok {
 					return
 				}
-				w.post(ctx, batch)
+				w.afterCommit(ctx, batch)
 			case <-retry.C:
 				w.project(ctx, nil)
 				w.checkMarker(ctx)
@@ -37,7 +38,7 @@ func (w *Writer[S]) postLoop(ctx context.Context) {
 			if !ok {
 				return
 			}
-			w.post(ctx, batch)
+			w.afterCommit(ctx, batch)
 		case <-retry.C:
 			w.project(ctx, nil)
 			w.checkMarker(ctx)
@@ -45,8 +46,8 @@ func (w *Writer[S]) postLoop(ctx context.Context) {
 	}
 }
 
-// post updates the read model of a committed batch, replies, and wakes the outbox.
-func (w *Writer[S]) post(ctx context.Context, batch []*pending) {
+// afterCommit updates the read model of a committed batch, replies, and wakes the outbox.
+func (w *Writer[S]) afterCommit(ctx context.Context, batch []*pending) {
 	w.project(ctx, batch)
 	for _, p := range batch {
 		if p.in != nil {
@@ -69,7 +70,7 @@ func (w *Writer[S]) project(ctx context.Context, batch []*pending) {
 		if p.update == nil {
 			continue
 		}
-		if p.req.Kind == KindLoad {
+		if p.req.Kind == command.KindLoad {
 			if err := w.restore(ctx, *p.update); err != nil {
 				w.log.Warn("restore read model", "stream", p.stream, "err", err)
 			}

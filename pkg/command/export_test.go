@@ -1,4 +1,4 @@
-package writer
+package command
 
 // LaneMaxInFlight is laneMaxInFlight, for the client's tests.
 const LaneMaxInFlight = laneMaxInFlight

@@ -1,4 +1,7 @@
-package service
+// Package writerservice runs a domain's writer: the event store, the commit loop, the
+// outbox and the read model, with /healthz and /readyz. services/*_writer call Main;
+// tests call Run.
+package writerservice
 
 import (
 	"context"
@@ -11,33 +14,34 @@ import (
 	"uneventful.dev/uneventful/pkg/natsconn"
 	"uneventful.dev/uneventful/pkg/outbox"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
+	"uneventful.dev/uneventful/pkg/service"
 	"uneventful.dev/uneventful/pkg/writer"
 )
 
-// WriterConfig configures a domain's writer.
-type WriterConfig struct {
-	Common
+// Config configures a domain's writer.
+type Config struct {
+	service.Common
 	DBPath string // the SQLite file of the event and state logs
 	Writer writer.Config
 }
 
-// RunWriter runs the writer of domain d until ctx is done, then finishes the commands it
+// Run runs the writer of domain d until ctx is done, then finishes the commands it
 // took and returns. Its HTTP address serves /healthz and /readyz (NATS, Redis, the
 // writer and the outbox). It returns at once with an error if it cannot start (the
 // domain breaks a rule of docs/domains.md, its address is taken, its database cannot be
 // opened) and, without waiting for ctx, if its outbox or HTTP server fails.
-func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[S]) error {
-	c := cfg.Common.withDefaults()
-	if err := checkName(d.Name()); err != nil {
+func Run[S any](ctx context.Context, cfg Config, d aggregate.Domain[S]) error {
+	c := cfg.Common.WithDefaults()
+	if err := service.CheckName(d.Name()); err != nil {
 		return err
 	}
-	if err := checkState[S](d.Name()); err != nil {
+	if err := service.CheckState[S](d.Name()); err != nil {
 		return err
 	}
 	if cfg.DBPath == "" {
 		return errors.New("writer: DBPath is required")
 	}
-	ln, stopPprof, err := c.listen()
+	ln, stopPprof, err := c.Listen()
 	if err != nil {
 		return err
 	}
@@ -53,7 +57,7 @@ func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[
 		return err
 	}
 	defer nc.Close()
-	rdb := c.redis()
+	rdb := c.Redis()
 	defer rdb.Close()
 	proj := redis.New(rdb)
 	pub, err := outbox.New(store, nc, c.Log)
@@ -77,10 +81,10 @@ func RunWriter[S any](ctx context.Context, cfg WriterConfig, d aggregate.Domain[
 		pubErr <- err
 	}()
 	r := httpapi.NewRouter()
-	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": natsCheck(nc), "redis": proj.Ping, "writer": w.Ready, "outbox": pub.Ready})
+	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": service.NATSCheck(nc), "redis": proj.Ping, "writer": w.Ready, "outbox": pub.Ready})
 	httpErr := make(chan error, 1)
 	go func() {
-		err := serve(ctx, ln, c.Log, r)
+		err := service.Serve(ctx, ln, c.Log, r)
 		if err != nil {
 			fail()
 		}

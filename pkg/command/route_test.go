@@ -1,4 +1,4 @@
-package writer_test
+package command_test
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/stacktest"
-	"uneventful.dev/uneventful/pkg/writer"
 )
 
 // sendMany sends a command to each of n entities at once and returns the replies' states.
-func sendMany(t *testing.T, c *writer.Client, n int) []routed {
+func sendMany(t *testing.T, c *command.Client, n int) []routed {
 	t.Helper()
 	out := make([]routed, n)
 	var wg sync.WaitGroup
@@ -22,7 +22,7 @@ func sendMany(t *testing.T, c *writer.Client, n int) []routed {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rep, err := c.Send(context.Background(), writer.Request{Kind: writer.KindCommand, Entity: fmt.Sprint("entity-", i)})
+			rep, err := c.Send(context.Background(), command.Request{Kind: command.KindCommand, Entity: fmt.Sprint("entity-", i)})
 			if err != nil {
 				t.Errorf("entity-%d: %v", i, err)
 				return
@@ -47,10 +47,10 @@ func TestClientSendsToTheAllSubjectWhenOneWriterOwnsEveryPartition(t *testing.T)
 	nc := stacktest.Connect(t, stacktest.NATS(t))
 	gate := make(chan struct{})
 	received := echoWriter(t, nc, "command.echo.*", gate)
-	c := writer.NewClient(nc, "echo", 16, 5*time.Second)
+	c := command.NewClient(nc, "echo", 16, 5*time.Second)
 	go func() {
 		defer close(gate) // the writer answers whatever happens here
-		all := "command.echo." + writer.AllPartitions
+		all := "command.echo." + command.AllPartitions
 		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 			sent := 0
 			for _, n := range sizes(received()) {
@@ -66,11 +66,11 @@ func TestClientSendsToTheAllSubjectWhenOneWriterOwnsEveryPartition(t *testing.T)
 		}
 	}()
 	for _, r := range sendMany(t, c, 100) {
-		if r.Subject != "command.echo."+writer.AllPartitions {
+		if r.Subject != "command.echo."+command.AllPartitions {
 			t.Fatalf("%s came on %s, want the all subject", r.ID, r.Subject)
 		}
 	}
-	if got := received(); len(got) > writer.LaneMaxInFlight+2 {
+	if got := received(); len(got) > command.LaneMaxInFlight+2 {
 		t.Fatalf("100 requests to 16 partitions took %d messages: they should share one lane", len(got))
 	}
 }
@@ -83,10 +83,10 @@ func TestClientSendsToPartitionSubjectsWhenWritersOwnSomePartitions(t *testing.T
 	for p := range partitions {
 		echoWriter(t, nc, "command.echo."+strconv.Itoa(p), nil)
 	}
-	c := writer.NewClient(nc, "echo", partitions, 5*time.Second)
+	c := command.NewClient(nc, "echo", partitions, 5*time.Second)
 	for round := range 2 { // the second round no longer tries the all subject first
 		for _, r := range sendMany(t, c, 50) {
-			if want := writer.Subject(writer.KindCommand, "echo", r.ID, partitions); r.Subject != want {
+			if want := command.Subject(command.KindCommand, "echo", r.ID, partitions); r.Subject != want {
 				t.Fatalf("round %d: %s answered from %s, want %s", round, r.ID, r.Subject, want)
 			}
 		}
