@@ -2,7 +2,6 @@ package history
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"time"
@@ -70,24 +69,22 @@ func follow(ctx context.Context, s *Store, st *sse.Stream, after int64, prefix s
 			return err
 		}
 		for scanned < newest {
-			page, err := s.Range(ctx, scanned, newest, prefix, livePage)
+			var last int64
+			n, err := s.RangeJSON(ctx, scanned, newest, prefix, livePage, func(position int64, typ string, envelope []byte) error {
+				st.Event(position, typ, envelope)
+				last = position
+				return nil
+			})
 			if err != nil {
 				return err
-			}
-			for _, e := range page {
-				data, err := json.Marshal(e.Envelope)
-				if err != nil {
-					return err
-				}
-				st.Event(e.Position, e.Type, data)
 			}
 			if err := st.Flush(); err != nil {
 				return err
 			}
-			if len(page) < livePage {
+			if n < livePage {
 				scanned = newest
 			} else {
-				scanned = page[len(page)-1].Position
+				scanned = last
 			}
 			keepalive.Reset(sse.Keepalive)
 		}

@@ -269,3 +269,33 @@ func TestHistoryEventsSlowSubscriberDisconnected(t *testing.T) {
 		t.Fatal("the subscriber that stopped reading was not disconnected")
 	}
 }
+
+// TestRangeJSONIsTheEnvelope: the lines a stream sends are the envelopes as
+// encoding/json writes them.
+func TestRangeJSONIsTheEnvelope(t *testing.T) {
+	s := openHistory(t)
+	es := evs(1, 3)
+	es[1].CorrelationID, es[1].CausationID = "", ""
+	es[2].Type, es[2].Data = `odd "type" <&>`, json.RawMessage("{\n\"a\": 1}")
+	if _, err := s.Append(context.Background(), es); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := s.Range(context.Background(), 0, 3, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	_, err = s.RangeJSON(context.Background(), 0, 3, "", 10, func(position int64, typ string, line []byte) error {
+		e := entries[i].Envelope
+		e.Data = json.RawMessage(strings.ReplaceAll(string(e.Data), "\n", ""))
+		want, _ := json.Marshal(e)
+		if string(line) != string(want) || typ != e.Type || position != entries[i].Position {
+			t.Errorf("entry %d:\n got %s\nwant %s", i, line, want)
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != 3 {
+		t.Fatalf("%d entries: %v", i, err)
+	}
+}

@@ -127,8 +127,17 @@ func (f *Follower) once(ctx context.Context, client *http.Client, url string, af
 func read(r *bufio.Reader, emit func(Event, int64) error) error {
 	var ev Event
 	var data []byte
+	var lastType string
 	for {
-		line, err := r.ReadBytes('\n')
+		line, err := r.ReadSlice('\n') // valid until the next read: copied where kept
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long := append([]byte(nil), line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = r.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
@@ -159,7 +168,10 @@ func read(r *bufio.Reader, emit func(Event, int64) error) error {
 			}
 			ev.ID = n
 		case "event":
-			ev.Type = string(value)
+			if string(value) != lastType { // most events of a stream share a few types
+				lastType = string(value)
+			}
+			ev.Type = lastType
 		case "data":
 			if data == nil {
 				data = make([]byte, 0, len(value))
