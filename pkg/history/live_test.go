@@ -1,6 +1,7 @@
 package history_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -298,4 +299,36 @@ func TestRangeJSONIsTheEnvelope(t *testing.T) {
 	if err != nil || i != 3 {
 		t.Fatalf("%d entries: %v", i, err)
 	}
+}
+
+// TestHistoryEventsKeepalive: an idle stream gets its headers and retry: line at once,
+// then a comment line within sse.Keepalive.
+func TestHistoryEventsKeepalive(t *testing.T) {
+	t.Parallel()
+	_, srv := liveServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), sse.Keepalive+10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/history/events?after=end", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	lines := bufio.NewScanner(resp.Body)
+	began := time.Now()
+	var got []string
+	for lines.Scan() {
+		got = append(got, lines.Text())
+		if lines.Text() == ": keepalive" {
+			if len(got) < 2 || !strings.HasPrefix(got[0], "retry: ") {
+				t.Fatalf("stream began %q", got)
+			}
+			t.Logf("keepalive after %s", time.Since(began).Round(time.Millisecond))
+			return
+		}
+	}
+	t.Fatalf("no keepalive within %s: %q (%v)", sse.Keepalive+10*time.Second, got, lines.Err())
 }

@@ -15,8 +15,9 @@ import (
 // Timings of a stream, the same for every stream served.
 const (
 	// Keepalive is the longest a stream stays silent: a comment line is written when no
-	// event was for this long (proxies cut idle streams after 30-60 s).
-	Keepalive = 15 * time.Second
+	// event was for this long (C8: at least every 15 s; proxies cut idle streams after
+	// 30-60 s).
+	Keepalive = 10 * time.Second
 	// WriteTimeout bounds each write: a client that stops reading fills its socket's
 	// buffers, the write blocks, and after this long the stream ends (the client resumes
 	// with Last-Event-ID). So a slow client never holds anyone else.
