@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"uneventful.dev/uneventful/pkg/event"
+	"uneventful.dev/uneventful/pkg/gateway"
 	"uneventful.dev/uneventful/pkg/sse"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
@@ -237,3 +239,39 @@ func TestLiveEntityAfterEnd(t *testing.T) {
 }
 
 var errDone = errors.New("done")
+
+// TestLiveThroughGateway: both streams reach a client through the HTTP entry of local
+// processes (pkg/gateway) as they come.
+func TestLiveThroughGateway(t *testing.T) {
+	s := stacktest.Start(t)
+	routes, err := gateway.ParseRoutes("/wallet/=" + s.URL + " /history=" + s.HistoryURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gateway.New(gateway.Config{Routes: routes, Log: s.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := httptest.NewServer(g)
+	defer entry.Close()
+	id := newWallet()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, url := range []string{entry.URL + "/wallet/" + id + "/events?after=end", entry.URL + "/history/events?after=end&stream=wallet." + id} {
+		connected := make(chan struct{})
+		f := sse.Follower{Connected: func(int64) { close(connected) }}
+		got := make(chan int64, 3)
+		go f.Follow(ctx, url, 0, func(e sse.Event) error { got <- e.ID; return nil }) //nolint:errcheck // ends with ctx
+		select {
+		case <-connected:
+		case <-ctx.Done():
+			t.Fatalf("%s: no headers", url)
+		}
+		credit(t, s, id, 100) // each one live: the stream is open
+		select {
+		case <-got:
+		case <-ctx.Done():
+			t.Fatalf("%s: no event", url)
+		}
+	}
+}
