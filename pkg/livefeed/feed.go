@@ -107,7 +107,7 @@ func (f *Feed) deliver(stream string, data []byte) {
 	if len(set) == 0 {
 		return
 	}
-	e, err := decode(data)
+	e, err := Decode(data)
 	if err != nil {
 		return // not an event: nothing a subscriber could be sent
 	}
@@ -154,8 +154,9 @@ func (f *Feed) watchReconnects() {
 	}
 }
 
-// decode reads the version and type of an envelope, and keeps it on one line.
-func decode(data []byte) (Event, error) {
+// Decode reads an envelope (as JSON, from NATS or the stored events) as an Event: its
+// version and type, and the envelope on one line.
+func Decode(data []byte) (Event, error) {
 	var env struct {
 		Version int64  `json:"version"`
 		Type    string `json:"type"`
@@ -185,6 +186,3 @@ func OneLine(data []byte) []byte {
 	}
 	return data
 }
-
-// Decode reads a stored event (an envelope as JSON) as an Event.
-func Decode(data []byte) (Event, error) { return decode(data) }
