@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/bench [-duration 10s] [-stages 1000,100000,1000000] [-out BENCHMARKS.md]
 //	go run ./cmd/bench -url http://localhost   # a stack already running, e.g. under compose
+//	go run ./cmd/bench -memory 1000000,10000000 [-entity-cache N]   # the writer's RSS by distinct wallets
 package main
 
 import (
@@ -35,7 +36,21 @@ func main() {
 	plotOut := flag.String("plot", "docs/benchmarks.png", "PNG plot to write (empty: none)")
 	profile := flag.String("profile", "", "save CPU profiles of wallet_writer, history_writer and wallet_server during the first stage's spread writes (<service>.pprof) and balance reads (<service>.reads.pprof) into this directory")
 	url := flag.String("url", "", "measure the stack already running at this base URL (e.g. the compose stack) and print a table; starts nothing, writes no file")
+	memory := flag.String("memory", "", "instead of the benchmark: credit this many distinct wallets (comma-separated checkpoints) straight to a writer over NATS and print its RSS at each")
+	entityCache := flag.Int("entity-cache", 0, "with -memory: the writer's ENTITY_CACHE (0: its default)")
 	flag.Parse()
+	if *memory != "" {
+		counts, err := parseCounts(*memory)
+		if err == nil {
+			var text string
+			if text, err = runMemory(counts, *entityCache); err == nil {
+				fmt.Print(text)
+				return
+			}
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
 	if *url != "" {
 		text, err := runRemote(*url, *duration, *conns)
 		if err != nil {
@@ -45,19 +60,28 @@ func main() {
 		fmt.Print(text)
 		return
 	}
-	var counts []int
-	for _, f := range strings.Split(*stages, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 0 {
-			fmt.Fprintln(os.Stderr, "bench: -stages must be a comma-separated list of counts")
-			os.Exit(2)
-		}
-		counts = append(counts, n)
+	counts, err := parseCounts(*stages)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -stages:", err)
+		os.Exit(2)
 	}
 	if err := run(*duration, counts, *conns, *out, *plotOut, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// parseCounts parses a comma-separated list of counts.
+func parseCounts(list string) ([]int, error) {
+	var counts []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a comma-separated list of counts", list)
+		}
+		counts = append(counts, n)
+	}
+	return counts, nil
 }
 
 // stage is what was measured with about Stored events in the log.

@@ -1,6 +1,14 @@
 // Package failure is the one error vocabulary of uneventful: every error that crosses a
 // process boundary (HTTP, NATS) is a *Error with a Kind, mapped to a transport status in
 // exactly one place per transport.
+//
+// An error is identified one way, with errors.Is, never by its text:
+//
+//	errors.Is(err, failure.Unavailable)     // by kind: any unavailable failure
+//	errors.Is(err, queue.ErrNoMessage)      // by kind and type: a sentinel *Error
+//
+// A *Error matches a sentinel *Error of the same Kind and Type whatever their messages,
+// so a failure that came back over NATS (decoded into a new value) still matches.
 package failure
 
 import (
@@ -8,8 +16,11 @@ import (
 	"fmt"
 )
 
-// Kind classifies an error by what the caller should do about it.
+// Kind classifies an error by what the caller should do about it. A Kind is itself an
+// error so that errors.Is(err, kind) tells whether err is a failure of that kind.
 type Kind string
+
+func (k Kind) Error() string { return string(k) }
 
 // The kinds. Each maps to one HTTP status (see pkg/httpapi).
 const (
@@ -34,6 +45,18 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Type + ": " + e.Message }
 
+// Is reports whether e matches target: a Kind equal to e's kind, or a *Error of the same
+// kind and type (messages are not compared). It serves errors.Is.
+func (e *Error) Is(target error) bool {
+	switch t := target.(type) {
+	case Kind:
+		return e.Kind == t
+	case *Error:
+		return t != nil && e.Kind == t.Kind && e.Type == t.Type
+	}
+	return false
+}
+
 // New returns an error of the given kind; typ is the machine-readable type
 // (e.g. "insufficient_funds"), msg the human message.
 func New(kind Kind, typ, msg string) *Error { return &Error{Kind: kind, Type: typ, Message: msg} }
@@ -43,7 +66,15 @@ func Newf(kind Kind, typ, format string, args ...any) *Error {
 	return New(kind, typ, fmt.Sprintf(format, args...))
 }
 
-// From returns err as a *Error, wrapping unknown errors as Internal.
+// With returns a copy of sentinel e with message msg: the same error to errors.Is, with
+// the particulars of one occurrence.
+func (e *Error) With(msg string) *Error { return New(e.Kind, e.Type, msg) }
+
+// Withf is With with a formatted message.
+func (e *Error) Withf(format string, args ...any) *Error { return e.With(fmt.Sprintf(format, args...)) }
+
+// From returns err as a *Error, wrapping unknown errors as Internal (type "internal",
+// the error's text as message: for logs, never for clients; see pkg/httpapi).
 func From(err error) *Error {
 	if err == nil {
 		return nil

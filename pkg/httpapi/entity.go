@@ -202,8 +202,8 @@ func (a *Entities) parseCommand(w http.ResponseWriter, r *http.Request, name str
 		return command.Request{}, err
 	}
 	commandID := event.NewID()
-	correlation := r.Header.Get("X-Correlation-Id")
-	if correlation == "" || len(correlation) > 64 {
+	correlation := CorrelationID(r)
+	if correlation == "" { // not behind Edge
 		correlation = commandID
 	}
 	return command.Request{Kind: command.KindCommand, Entity: id, CommandID: commandID, Command: cmd.Type, Data: cmd.Data,

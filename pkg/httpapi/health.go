@@ -32,23 +32,13 @@ func MountHealth(r chi.Router, checks map[string]Check) {
 	})
 }
 
-// NewRouter returns a chi router that answers unknown routes and methods in JSON and
-// turns panics into 500s instead of dropped connections.
+// NewRouter returns a chi router that answers unknown routes and methods in JSON and,
+// through Edge, gives every request a correlation id, answers panics with a generic 500
+// instead of a dropped connection, and logs internal errors and panics once.
 func NewRouter() chi.Router {
 	r := chi.NewRouter()
-	r.Use(recoverer)
+	r.Use(Edge(nil))
 	r.NotFound(NotFound)
 	r.MethodNotAllowed(MethodNotAllowed)
 	return r
-}
-
-func recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil && v != http.ErrAbortHandler {
-				WriteJSON(w, http.StatusInternalServerError, errorBody{Error: errorDetail{Type: "internal", Message: "internal error"}})
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
 }

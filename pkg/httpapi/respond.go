@@ -45,10 +45,15 @@ type errorDetail struct {
 	Message string `json:"message"`
 }
 
-// WriteError writes err as {"error": {"type": ..., "message": ...}} with its status.
+// WriteError writes err as {"error": {"type": ..., "message": ...}} with its status. An
+// internal error (500) is answered with a generic message and logged once by Edge with
+// the request's correlation id: its text never reaches the client.
 func WriteError(w http.ResponseWriter, err error) {
 	fe := failure.From(err)
 	status := Status(fe.Kind)
+	if status == http.StatusInternalServerError {
+		fe = concealed(w, err)
+	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}

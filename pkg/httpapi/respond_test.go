@@ -52,7 +52,8 @@ func TestWriteErrorBody(t *testing.T) {
 		{"overloaded asks to retry", failure.New(failure.Overloaded, "overloaded", "busy"), 503, "overloaded", "busy", "1"},
 		{"timeout", failure.New(failure.Timeout, "timeout", "unknown outcome"), 504, "timeout", "unknown outcome", ""},
 		{"wrapped failure", errors.Join(errors.New("context"), failure.New(failure.NotFound, "not_found", "gone")), 404, "not_found", "gone", ""},
-		{"plain error is internal", errors.New("boom"), 500, "internal", "boom", ""},
+		{"plain error is internal, its text concealed", errors.New("boom"), 500, "internal", "internal error", ""},
+		{"internal failure concealed", failure.New(failure.Internal, "bad_state", "state of x"), 500, "internal", "internal error", ""},
 		{"html in message is escaped JSON", failure.New(failure.Invalid, "x", "<b>\"hi\"</b>"), 400, "x", "<b>\"hi\"</b>", ""},
 	}
 	for _, tc := range tests {

@@ -30,7 +30,7 @@ func TestRouterAndHealth(t *testing.T) {
 	}{
 		{"unknown route", r, "GET", "/nope", 404, map[string]any{"error": map[string]any{"type": "no_route", "message": "no route for GET /nope"}}},
 		{"wrong method", r, "DELETE", "/healthz", 405, map[string]any{"error": map[string]any{"type": "method_not_allowed", "message": "DELETE is not allowed on /healthz"}}},
-		{"panic becomes 500", r, "GET", "/panic", 500, map[string]any{"error": map[string]any{"type": "internal", "message": "internal error"}}},
+		{"panic becomes 500", r, "GET", "/panic", 500, map[string]any{"error": map[string]any{"type": "internal", "message": "internal error; correlation id c-1"}}},
 		{"healthz", r, "GET", "/healthz", 200, map[string]any{"status": "ok"}},
 		{"readyz ok", r, "GET", "/readyz", 200, map[string]any{"good": "ok"}},
 		{"readyz failing check", bad, "GET", "/readyz", 503, map[string]any{"good": "ok", "redis": "connection refused"}},
@@ -39,7 +39,9 @@ func TestRouterAndHealth(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			tc.router.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			req.Header.Set(CorrelationHeader, "c-1")
+			tc.router.ServeHTTP(rec, req)
 			var got map[string]any
 			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 				t.Fatalf("body %q is not JSON: %v", rec.Body, err)

@@ -50,6 +50,7 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	rdb := c.Redis()
 	defer rdb.Close()
 	proj := redis.New(rdb)
+	defer proj.Close()
 	feed, err := livefeed.Start(nc, d.Name()) // live events for GET /{domain}/{id}/events
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 // returns the batch with replies set. If the commit fails, the in-memory state is
 // restored and every command in the batch is answered with the failure: none was applied.
 func (w *Writer[S]) process(batch []*pending) []*pending {
+	defer w.entities.trim() // between batches: memory and the state log agree
 	ctx := context.Background()
 	now := time.Now()
 	before := make(map[string]*entity[S]) // entities as they were before this batch
@@ -31,7 +32,7 @@ func (w *Writer[S]) process(batch []*pending) []*pending {
 	}
 	states := make([]sqlite.State, 0, len(before))
 	for stream := range before {
-		if e := w.entities[stream]; e != nil && e.version > 0 && e.version != versionOf(before[stream]) {
+		if e := w.entities.peek(stream); e != nil && e.version > 0 && e.version != versionOf(before[stream]) {
 			states = append(states, sqlite.State{Stream: stream, Version: e.version, State: e.doc, Time: now})
 		}
 	}
@@ -82,9 +83,9 @@ func versionOf[S any](e *entity[S]) int64 {
 func (w *Writer[S]) undo(batch []*pending, before map[string]*entity[S], err error) {
 	for stream, e := range before {
 		if e == nil || e.version == 0 {
-			delete(w.entities, stream)
+			w.entities.remove(stream)
 		} else {
-			w.entities[stream] = e
+			w.entities.put(stream, e)
 		}
 	}
 	fe := failure.From(err)
@@ -189,7 +190,7 @@ func (w *Writer[S]) accept(p *pending, e *entity[S], events []aggregate.Event, n
 	}
 	next.doc = doc
 	*e = next
-	w.entities[p.stream] = e
+	w.entities.put(p.stream, e)
 	p.reply, _ = json.Marshal(command.Reply{Version: next.version, State: doc})
 	p.row.Version, p.row.Outcome, p.row.Result = next.version, sqlite.Accepted, p.reply
 	p.row.Events = joinEntries(entries)

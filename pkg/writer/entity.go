@@ -35,10 +35,11 @@ func document(id string, version int64, state any) ([]byte, error) {
 	return append(doc, body[1:]...), nil
 }
 
-// load returns the entity of stream, from memory or else from the state log.
-// An entity never written comes back with version 0 and is not kept.
+// load returns the entity of stream, from memory or else from the state log (never
+// loaded, or evicted: the log holds every committed state). An entity never written
+// comes back with version 0 and is not kept.
 func (w *Writer[S]) load(ctx context.Context, stream, id string) (*entity[S], error) {
-	if e, ok := w.entities[stream]; ok {
+	if e, ok := w.entities.get(stream); ok {
 		return e, nil
 	}
 	st, ok, err := w.store.LatestState(ctx, stream)
@@ -53,6 +54,5 @@ func (w *Writer[S]) load(ctx context.Context, stream, id string) (*entity[S], er
 		return nil, failure.Newf(failure.Internal, "corrupt_state", "state log of %s: %v", stream, err)
 	}
 	e.version, e.doc = st.Version, st.State
-	w.entities[stream] = e
-	return e, nil
+	return w.entities.put(stream, e), nil
 }

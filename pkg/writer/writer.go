@@ -33,6 +33,10 @@ type Config struct {
 	MaxBatch         int   // commands per transaction at most; default 512
 	QueueSize        int   // commands waiting at most before shedding; default 8192
 	IdempotencyCache int   // recent idempotency keys kept in memory; default 100,000
+	// EntityCache is how many entities are kept in memory at most between batches; the
+	// least recently used are evicted and loaded again from the state log when next
+	// used. Default DefaultEntityCache.
+	EntityCache int
 }
 
 func (c Config) withDefaults() Config {
@@ -47,6 +51,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdempotencyCache <= 0 {
 		c.IdempotencyCache = 100_000
+	}
+	if c.EntityCache <= 0 {
+		c.EntityCache = DefaultEntityCache
 	}
 	return c
 }
@@ -66,7 +73,7 @@ type Writer[S any] struct {
 	committed chan []*pending
 
 	// owned by the commit loop
-	entities     map[string]*entity[S]
+	entities     *entityCache[S]
 	keys         *keyCache
 	persistedSeq int64
 
@@ -97,7 +104,7 @@ func New[S any](d aggregate.Domain[S], store *sqlite.Store, proj *redis.Projecti
 		domain: d, name: d.Name(), cfg: cfg, store: store, proj: proj, nc: nc, pub: pub, log: log,
 		intake:      make(chan *pending, cfg.QueueSize),
 		committed:   make(chan []*pending, 4),
-		entities:    make(map[string]*entity[S]),
+		entities:    newEntityCache[S](cfg.EntityCache),
 		keys:        newKeyCache(cfg.IdempotencyCache),
 		unprojected: make(map[string]redis.Update),
 	}

@@ -2,12 +2,8 @@ package sqlite
 
 import (
 	"database/sql"
-	"errors"
-	"fmt"
-	"strings"
 	"time"
 
-	"uneventful.dev/uneventful/pkg/failure"
 	"uneventful.dev/uneventful/pkg/sqlitedb"
 )
 
@@ -34,26 +30,4 @@ func OpenDB(path string, readOnly bool, o Options) (*sql.DB, error) {
 		return nil, mapErr("store", err)
 	}
 	return db, nil
-}
-
-// mapErr turns SQLite lock and disk errors into failure.Unavailable, so that callers
-// answer "retry later" instead of wedging or reporting a bug.
-func mapErr(what string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var fe *failure.Error
-	if errors.As(err, &fe) {
-		return err
-	}
-	msg := err.Error()
-	for _, s := range []string{"SQLITE_BUSY", "database is locked", "SQLITE_FULL", "disk is full", "SQLITE_READONLY", "readonly", "SQLITE_IOERR", "disk I/O error", "SQLITE_CANTOPEN", "unable to open"} {
-		if strings.Contains(msg, s) {
-			return failure.Newf(failure.Unavailable, "store_unavailable", "%s: %v", what, err)
-		}
-	}
-	if strings.Contains(msg, "UNIQUE constraint failed") {
-		return failure.Newf(failure.Conflict, "version_conflict", "%s: %v", what, err)
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }

@@ -178,9 +178,9 @@ func (c *reader) column(stmt uintptr, i int32) []byte {
 
 func (c *reader) err(rc int32) error {
 	if c.db == 0 {
-		return fmt.Errorf("%s (%d)", libc.GoString(sqlite3.Xsqlite3_errstr(c.tls, rc)), rc)
+		return &resultError{fmt.Sprintf("%s (%d)", libc.GoString(sqlite3.Xsqlite3_errstr(c.tls, rc)), rc), int(rc)}
 	}
-	return fmt.Errorf("%s (%d)", libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db)), rc)
+	return &resultError{fmt.Sprintf("%s (%d)", libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db)), rc), int(rc)}
 }
 
 func (c *reader) close() {

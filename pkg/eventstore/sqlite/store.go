@@ -51,6 +51,7 @@ type Store struct {
 	w       *sql.DB
 	r       *sql.DB
 	nextSeq int64 // owned by the write connection's user
+	path    string
 
 	insertEvent, insertState *sql.Stmt // prepared once on the write connection
 	stopCheckpoints          func()
@@ -71,7 +72,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, path: path}
 	if s.stopCheckpoints, err = StartCheckpoints(path, 100*time.Millisecond, o); err != nil {
 		s.Close()
 		return nil, err

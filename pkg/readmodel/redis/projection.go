@@ -6,7 +6,6 @@ package redis
 import (
 	"context"
 	"strconv"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -79,10 +78,14 @@ type Projection struct {
 	gets *getBatcher
 }
 
-// New returns a projection over rdb.
+// New returns a projection over rdb. Close it to stop its readers' goroutines.
 func New(rdb redis.UniversalClient) *Projection {
-	return &Projection{rdb: rdb, gets: &getBatcher{rdb: rdb}}
+	return &Projection{rdb: rdb, gets: newGetBatcher(rdb, batchLoops, queueSize)}
 }
+
+// Close stops the goroutines that batch Gets and waits for them: Gets waiting fail, later
+// ones too. It does not close rdb.
+func (p *Projection) Close() { p.gets.close() }
 
 // EventsKey returns the key of the events set of the entity whose state key is key.
 func EventsKey(key string) string { return key + ".events" }
@@ -142,7 +145,9 @@ func scriptArgs(updates []Update, events int) ([]string, []any) {
 }
 
 // Get returns the state document under key; ok is false on a miss. Concurrent Gets
-// share round trips to Redis (one MGET for all the keys waiting).
+// share round trips to Redis (one MGET for all the keys waiting), each under the batch's
+// own deadline: Get returns ctx's error as soon as ctx ends, without failing the others.
+// After Close it fails with an unavailable failure.
 func (p *Projection) Get(ctx context.Context, key string) (doc []byte, ok bool, err error) {
 	return p.gets.get(ctx, key)
 }
@@ -160,5 +165,6 @@ func (p *Projection) Events(ctx context.Context, key string, before int64, limit
 // Ping checks that Redis answers.
 func (p *Projection) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
 
-// IsNoScript reports whether err says the script cache was lost (a Redis restart).
-func IsNoScript(err error) bool { return err != nil && strings.Contains(err.Error(), "NOSCRIPT") }
+// IsNoScript reports whether err is Redis's NOSCRIPT error (its script cache was lost: a
+// restart), by the error code a Redis error reply starts with, never in another error.
+func IsNoScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }

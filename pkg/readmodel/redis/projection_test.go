@@ -218,14 +218,18 @@ func TestApplyRecoversFromScriptFlush(t *testing.T) {
 }
 
 func TestIsNoScript(t *testing.T) {
+	_, rdb := newProjection(t)
+	noScript := rdb.EvalSha(context.Background(), "0123456789abcdef0123456789abcdef01234567", nil).Err()
 	tests := []struct {
 		name string
 		err  error
 		want bool
 	}{
 		{"nil", nil, false},
-		{"noscript", fmt.Errorf("NOSCRIPT No matching script. Please use EVAL."), true},
-		{"other", fmt.Errorf("ERR wrong number of arguments"), false},
+		{"from redis", noScript, true},
+		{"wrapped", fmt.Errorf("apply: %w", noScript), true},
+		{"the same text, not from redis", fmt.Errorf("NOSCRIPT No matching script. Please use EVAL."), false},
+		{"another redis error", rdb.Do(context.Background(), "GET").Err(), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

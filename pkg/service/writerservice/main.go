@@ -40,15 +40,16 @@ func Main[S any](d aggregate.Domain[S], healthPort int, args []string, getenv fu
 
 // Configure reads the configuration of domain's writer: Common with HTTP_ADDR (health)
 // defaulting to LocalAddr(healthPort), <DOMAIN>_DB (default
-// $DATA_DIR/<domain>_writer/datastore.db, DATA_DIR default ./data), PARTITIONS (16) and
-// MAX_BATCH (512).
+// $DATA_DIR/<domain>_writer/datastore.db, DATA_DIR default ./data), PARTITIONS (16),
+// MAX_BATCH (512) and ENTITY_CACHE (entities kept in memory, 100,000).
 func Configure(e *service.Env, domain string, healthPort int) Config {
 	return Config{
 		Common: e.Common(e.LocalAddr(healthPort)),
 		DBPath: e.String(DBVariable(domain), DataPath(e.String("DATA_DIR", "data"), domain)),
 		Writer: writer.Config{
-			Partitions: e.Int("PARTITIONS", command.DefaultPartitions, 1),
-			MaxBatch:   e.Int("MAX_BATCH", 512, 1),
+			Partitions:  e.Int("PARTITIONS", command.DefaultPartitions, 1),
+			MaxBatch:    e.Int("MAX_BATCH", 512, 1),
+			EntityCache: e.Int("ENTITY_CACHE", writer.DefaultEntityCache, 1),
 		},
 	}
 }

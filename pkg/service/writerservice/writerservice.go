@@ -52,6 +52,9 @@ func Run[S any](ctx context.Context, cfg Config, d aggregate.Domain[S]) error {
 		return err
 	}
 	defer store.Close()
+	if err := store.ClaimDomain(ctx, d.Name()); err != nil {
+		return err
+	}
 	nc, err := natsconn.Connect(c.NATSURL, d.Name()+"_writer", c.Log)
 	if err != nil {
 		return err
@@ -60,6 +63,7 @@ func Run[S any](ctx context.Context, cfg Config, d aggregate.Domain[S]) error {
 	rdb := c.Redis()
 	defer rdb.Close()
 	proj := redis.New(rdb)
+	defer proj.Close()
 	pub, err := outbox.New(store, nc, c.Log)
 	if err != nil {
 		return err
