@@ -128,9 +128,11 @@ func (f *follower) run(ctx context.Context, sub *livefeed.Subscription) error {
 	}
 }
 
-// catchUp sends the stored events after f.last, in pages, until none is left. Stored
-// events that do not follow f.last (the read model lost some) make the writer restore
-// the entity's read model once; a gap still there ends the stream (the client resumes).
+// catchUp sends the stored events after f.last, in pages, until none is left, then
+// checks the state document's version: stored events missing below it (Redis lost its
+// data) make the writer restore the entity's read model (a load, answered once Redis
+// has it again) and are read again. A gap still there ends the stream (the client
+// resumes).
 func (f *follower) catchUp(ctx context.Context) error {
 	for restored := false; ; {
 		page, err := f.a.Stored.EventsAfter(ctx, f.key, f.last, storedPage)
@@ -152,16 +154,35 @@ func (f *follower) catchUp(ctx context.Context) error {
 		if err := f.st.Flush(); err != nil {
 			return err
 		}
-		switch {
-		case gap && restored:
-			return errGap
-		case gap:
-			if _, err := f.a.Writer.Send(ctx, command.Request{Kind: command.KindLoad, Entity: f.id}); err != nil {
-				return err // the writer restores the read model before it answers a load
-			}
-			restored = true
-		case len(page) < storedPage:
-			return nil
+		if !gap && len(page) == storedPage {
+			continue
 		}
+		if !gap {
+			if gap, err = f.behind(ctx); err != nil || !gap {
+				return err
+			}
+		}
+		if restored {
+			return errGap
+		}
+		if _, err := f.a.Writer.Send(ctx, command.Request{Kind: command.KindLoad, Entity: f.id}); err != nil {
+			return err
+		}
+		restored = true
 	}
+}
+
+// behind reports whether the entity's state is past the last version sent once every
+// stored event was: its stored events are incomplete. A document missing from Redis is
+// asked of the writer, which restores the read model; an entity never written is not
+// behind.
+func (f *follower) behind(ctx context.Context) (bool, error) {
+	doc, err := f.a.document(ctx, f.id)
+	if failure.KindOf(err) == failure.NotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return event.DocVersion(doc) > f.last, nil
 }

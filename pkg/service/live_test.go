@@ -275,3 +275,32 @@ func TestLiveThroughGateway(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveAfterRedisLostItsData: a subscriber from the first event of a wallet whose
+// read model Redis lost (restarted empty) still gets every stored event, at once,
+// without waiting for a new one.
+func TestLiveAfterRedisLostItsData(t *testing.T) {
+	s := stacktest.Start(t)
+	id := newWallet()
+	const n = 5
+	for range n {
+		credit(t, s, id, 100)
+	}
+	s.RestartRedis(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var last int64
+	f := sse.Follower{Retry: 50 * time.Millisecond}
+	err := f.Follow(ctx, walletURL(s, id, "events"), 0, func(e sse.Event) error {
+		if e.ID != last+1 {
+			return fmt.Errorf("version %d after %d", e.ID, last)
+		}
+		if last = e.ID; last == n {
+			return errDone
+		}
+		return nil
+	})
+	if !errors.Is(err, errDone) {
+		t.Fatalf("at version %d of %d: %v", last, n, err)
+	}
+}
