@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/segmentio/ksuid"
 
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
@@ -235,7 +236,7 @@ func TestReadModelAfterCrashWithPendingUpdates(t *testing.T) {
 	stale := 0
 	for _, id := range wallets {
 		raw, err := rdb.Get(ctx, "wallet."+id).Result()
-		if err == nil && redis.DocVersion(raw) < served[id] {
+		if err == nil && event.DocVersion(raw) < served[id] {
 			stale++
 		}
 	}
@@ -251,7 +252,7 @@ func TestReadModelAfterCrashWithPendingUpdates(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if v := redis.DocVersion(raw); v != served[id] {
+			if v := event.DocVersion(raw); v != served[id] {
 				return fmt.Errorf("Redis holds version %d of %s, clients were answered version %d", v, id, served[id])
 			}
 		}

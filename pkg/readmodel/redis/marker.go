@@ -3,10 +3,10 @@ package redis
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"uneventful.dev/uneventful/pkg/event"
 )
 
 // MarkerKey is the key a writer of domain sets once it has checked the read model of
@@ -38,27 +38,8 @@ func (p *Projection) Versions(ctx context.Context, keys []string) ([]int64, erro
 	out := make([]int64, len(keys))
 	for i, v := range vals {
 		if s, ok := v.(string); ok {
-			out[i] = DocVersion(s)
+			out[i] = event.DocVersion(s)
 		}
 	}
 	return out, nil
-}
-
-// DocVersion returns the "version" of a state document (0 if it has none), read the way
-// the apply script reads it.
-func DocVersion(doc string) int64 {
-	const field = `"version":`
-	for i := 0; i+len(field) <= len(doc); i++ {
-		if doc[i:i+len(field)] != field {
-			continue
-		}
-		j := i + len(field)
-		k := j
-		for k < len(doc) && doc[k] >= '0' && doc[k] <= '9' {
-			k++
-		}
-		v, _ := strconv.ParseInt(doc[j:k], 10, 64)
-		return v
-	}
-	return 0
 }
