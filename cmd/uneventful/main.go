@@ -13,8 +13,10 @@
 //	uneventful service list                   services with call counts and timings
 //	uneventful domain connections             leafnode connections between domains
 //	uneventful ksuid                          a new KSUID: an entity id (W=$(uneventful ksuid))
+//	uneventful events watch wallet.<id>       one entity's events, live (also: wallet., queue., none: all)
 //
-// Every command but ksuid takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
+// Every command but ksuid and events watch (-url, default http://localhost:$HTTP_PORT)
+// takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
 package main
 
 import (
@@ -38,6 +40,7 @@ const usage = `usage: uneventful <command> [flags] [args]
   forward-queue list
   service list
   domain connections
+  events watch [<domain>.<id> | <prefix>.] [-after N|end] [-url http://localhost:$HTTP_PORT]
   example check multiple-domain   (exit status: is the outcome casual's?)
   ksuid                           a new KSUID (an entity id); needs no NATS server
 
@@ -70,6 +73,7 @@ var commands = map[string]command{
 	"domain connections":   domainConnections,
 	"example check":        exampleCheck,
 	"ksuid":                ksuidNew,
+	"events watch":         eventsWatch,
 }
 
 func main() {

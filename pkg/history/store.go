@@ -31,6 +31,7 @@ type Store struct {
 	w, r            *sql.DB
 	inserts         [len(insertRows)]*sql.Stmt // prepared on w at Open, never while a transaction holds it
 	stopCheckpoints func()
+	appended        notifier // wakes the readers of GET /history/events after each commit
 }
 
 // Open opens (creating and migrating if needed) the history at path.
@@ -108,7 +109,11 @@ func (s *Store) Append(ctx context.Context, events []event.Envelope) (int, error
 		added += int(n)
 		events = events[insertRows[i]:]
 	}
-	return added, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	s.appended.notify()
+	return added, nil
 }
 
 // insertRows are the sizes of the prepared inserts, largest first: Append stores a batch

@@ -26,8 +26,9 @@ const MaxBody = 1 << 20
 //
 //	GET  /{domain}/{id}            state document, ETag "<version>"
 //	GET  /{domain}/{id}/{view}     the same, for each of StateViews (e.g. balance)
-//	GET  /{domain}/{id}/events     events, newest first (?before=<version>&limit=<n>)
-//	GET  /{domain}/{id}/{view}     the same, for each of EventViews (e.g. transactions)
+//	GET  /{domain}/{id}/events     live events, Server-Sent Events from a version (C8; live.go)
+//	GET  /{domain}/{id}/{view}     events newest first (?before=<version>&limit=<n>), for
+//	                               each of EventViews (e.g. transactions)
 //	POST /{domain}/{id}/{command}  send a command (Idempotency-Key, If-Match honoured)
 type Entities struct {
 	Domain     string
@@ -38,6 +39,8 @@ type Entities struct {
 	Reader     ReadModel
 	Writer     Sender
 	Timeout    time.Duration // a command's deadline; default 5s
+	Feed       Feed          // live events (GET .../events)
+	Stored     StoredEvents  // stored events after a version (GET .../events)
 }
 
 // ReadModel is what Entities reads: state documents and events sets, by state key
@@ -63,7 +66,7 @@ func (a *Entities) Mount(r chi.Router) {
 	for _, v := range a.StateViews {
 		r.Get(base+"/"+v, a.state)
 	}
-	r.Get(base+"/events", a.events("events"))
+	r.Get(base+"/events", a.live)
 	for _, v := range a.EventViews {
 		r.Get(base+"/"+v, a.events(v))
 	}

@@ -136,7 +136,7 @@ func TestHostileInput(t *testing.T) {
 		// Query parameters.
 		{name: "limit 0", method: "GET", url: w("transactions") + "?limit=0", status: 400, errType: "invalid_limit"},
 		{name: "limit 1001", method: "GET", url: w("transactions") + "?limit=1001", status: 400, errType: "invalid_limit"},
-		{name: "limit negative", method: "GET", url: w("events") + "?limit=-1", status: 400, errType: "invalid_limit"},
+		{name: "limit negative", method: "GET", url: w("transactions") + "?limit=-1", status: 400, errType: "invalid_limit"},
 		{name: "limit abc", method: "GET", url: w("transactions") + "?limit=abc", status: 400, errType: "invalid_limit"},
 		{name: "limit float", method: "GET", url: w("transactions") + "?limit=1.5", status: 400, errType: "invalid_limit"},
 		{name: "limit overflow", method: "GET", url: w("transactions") + "?limit=99999999999999999999", status: 400, errType: "invalid_limit"},

@@ -7,8 +7,10 @@ import (
 	"uneventful.dev/uneventful/pkg/aggregate"
 	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/httpapi"
+	"uneventful.dev/uneventful/pkg/livefeed"
 	"uneventful.dev/uneventful/pkg/natsconn"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
+	"uneventful.dev/uneventful/pkg/sse"
 )
 
 // API describes the HTTP face of a domain.
@@ -49,13 +51,19 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	defer rdb.Close()
 	proj := redis.New(rdb)
 	defer proj.Close()
+	feed, err := livefeed.Start(nc, d.Name()) // live events for GET /{domain}/{id}/events
+	if err != nil {
+		return err
+	}
+	defer feed.Close() //nolint:errcheck // the connection closes next
 	stateViews, eventViews := d.Views()
 	api := &httpapi.Entities{
 		Domain: d.Name(), Commands: d.Commands(), StateViews: stateViews, EventViews: eventViews,
-		Parse: d.ParseCommand, Reader: proj, Timeout: cfg.CommandTimeout,
+		Parse: d.ParseCommand, Reader: proj, Timeout: cfg.CommandTimeout, Feed: feed, Stored: proj,
 		Writer: command.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
 	}
 	r := httpapi.NewRouter()
+	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
 	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": NATSCheck(nc), "redis": proj.Ping})
 	api.Mount(r)
 	return Serve(ctx, ln, c.Log, r)

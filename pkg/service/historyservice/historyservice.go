@@ -10,6 +10,7 @@ import (
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/natsconn"
 	"uneventful.dev/uneventful/pkg/service"
+	"uneventful.dev/uneventful/pkg/sse"
 )
 
 // Config configures the history writer.
@@ -54,6 +55,7 @@ func Run(ctx context.Context, cfg Config) error {
 		consumed <- err
 	}()
 	r := httpapi.NewRouter()
+	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
 	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": service.NATSCheck(nc), "sqlite": store.Ping})
 	history.Mount(r, store)
 	err = service.Serve(ctx, ln, c.Log, r)

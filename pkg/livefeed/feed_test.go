@@ -1,0 +1,68 @@
+package livefeed_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"uneventful.dev/uneventful/pkg/livefeed"
+	"uneventful.dev/uneventful/pkg/stacktest"
+)
+
+func envelope(stream string, v int) []byte {
+	return fmt.Appendf(nil, `{"id":"e%d","stream":%q,"version":%d,"type":"credited","data":{}}`, v, stream, v)
+}
+
+// TestSlowSubscriberIsDropped: a subscriber that does not take its events is dropped
+// once its buffer is full, and the other subscribers of the stream get every event.
+func TestSlowSubscriberIsDropped(t *testing.T) {
+	ns := stacktest.NATS(t)
+	nc := stacktest.Connect(t, ns)
+	f, err := livefeed.Start(nc, "wallet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	slow, fast := f.Subscribe("wallet.a"), f.Subscribe("wallet.a")
+	defer slow.Close()
+	defer fast.Close()
+	other := f.Subscribe("wallet.b") // another stream's subscriber gets nothing of wallet.a
+	defer other.Close()
+	pub := stacktest.Connect(t, ns)
+	const n = livefeed.Buffer + 50
+	got := make(chan int64, n)
+	go func() {
+		for e := range fast.Events() {
+			got <- e.Version
+		}
+	}()
+	for v := 1; v <= n; v++ {
+		if err := pub.Publish("events.wallet.a", envelope("wallet.a", v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for v := int64(1); v <= n; v++ {
+		select {
+		case g := <-got:
+			if g != v {
+				t.Fatalf("fast subscriber: version %d, want %d", g, v)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("fast subscriber: no version %d", v)
+		}
+	}
+	select {
+	case <-slow.Gone():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the slow subscriber was not dropped")
+	}
+	if len(slow.Events()) != livefeed.Buffer {
+		t.Errorf("slow subscriber holds %d events, want its buffer full (%d)", len(slow.Events()), livefeed.Buffer)
+	}
+	if len(other.Events()) != 0 {
+		t.Errorf("wallet.b's subscriber got %d events of wallet.a", len(other.Events()))
+	}
+	if f.Subscribers() != 2 {
+		t.Errorf("%d subscribers registered, want 2 (fast and other)", f.Subscribers())
+	}
+}

@@ -1,0 +1,11 @@
+package stacktest
+
+// PID returns the process id of the running process (0 if it is not running).
+func (p *Process) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
