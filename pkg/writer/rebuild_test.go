@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"uneventful.dev/uneventful/domains/wallet"
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 )
@@ -103,7 +104,7 @@ func TestRebuildInSteps(t *testing.T) {
 			want = 99
 		}
 		got, err := rdb.Get(ctx, stream).Result()
-		if err != nil || redis.DocVersion(got) != want {
+		if err != nil || event.DocVersion(got) != want {
 			t.Errorf("%s: %s %v, want version %d", stream, got, err, want)
 		}
 		if c, err := rdb.ZCard(ctx, redis.EventsKey(stream)).Result(); stream != "wallet.e04" && (err != nil || c != n) {
