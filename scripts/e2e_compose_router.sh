@@ -70,21 +70,18 @@ call "tracker_service absent (API)" 503 upstream_unavailable "$BASE/tracker/api/
 
 # Server-Sent Events (C8) pass unbuffered: the history sends a stream's headers at once and
 # each stored event as it goes, so they come through the router while the stream stays open
-# (curl gives up after 3 s, as a client that saw what it needed). Skipped while the history
-# does not serve /history/events yet.
+# (curl gives up after 3 s, as a client that saw what it needed).
 newest=$(curl -sS --max-time 5 "$BASE/history?after=0&limit=1" | jq -r '.newest // 0')
 rc=0
 curl -sS -N --max-time 3 -o "$TMP/stream" -D "$TMP/headers" "$BASE/history/events?after=0" 2>/dev/null || rc=$?
-if grep -qi '^content-type: *text/event-stream' "$TMP/headers"; then
-	((rc == 0 || rc == 28)) || fail "event stream: curl exit $rc"
-	head -n 1 "$TMP/headers" | grep -q ' 200' || fail "event stream: $(head -n 1 "$TMP/headers")"
-	if ((newest > 0)); then
-		grep -q '^id: ' "$TMP/stream" || fail "event stream: the history holds $newest events, none came through in 3 s"
-	fi
-	checked=$((checked + 1))
-	log "ok: /history/events streams through the router ($(grep -c '^id: ' "$TMP/stream") events in 3 s)"
-else
-	log "skipped: /history/events is not an event stream yet ($(head -n 1 "$TMP/headers" | tr -d '\r'))"
+grep -qi '^content-type: *text/event-stream' "$TMP/headers" ||
+	fail "event stream: /history/events answered $(head -n 1 "$TMP/headers" | tr -d '\r'), not text/event-stream"
+((rc == 0 || rc == 28)) || fail "event stream: curl exit $rc"
+head -n 1 "$TMP/headers" | grep -q ' 200' || fail "event stream: $(head -n 1 "$TMP/headers")"
+if ((newest > 0)); then
+	grep -q '^id: ' "$TMP/stream" || fail "event stream: the history holds $newest events, none came through in 3 s"
 fi
+checked=$((checked + 1))
+log "ok: /history/events streams through the router ($(grep -c '^id: ' "$TMP/stream") events in 3 s)"
 
 log "all $checked checks passed"
