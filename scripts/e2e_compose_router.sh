@@ -84,4 +84,17 @@ fi
 checked=$((checked + 1))
 log "ok: /history/events streams through the router ($(grep -c '^id: ' "$TMP/stream") events in 3 s)"
 
+# The same for one wallet's events (C8): every stored version comes through, 1..its version.
+version=$(curl -sS --max-time 5 "$BASE/wallet/$WALLET" | jq -r '.version // 0')
+rc=0
+curl -sS -N --max-time 3 -o "$TMP/stream" -D "$TMP/headers" "$BASE/wallet/$WALLET/events" 2>/dev/null || rc=$?
+grep -qi '^content-type: *text/event-stream' "$TMP/headers" ||
+	fail "wallet event stream: answered $(head -n 1 "$TMP/headers" | tr -d '\r'), not text/event-stream"
+((rc == 0 || rc == 28)) || fail "wallet event stream: curl exit $rc"
+ids=$(sed -n 's/^id: //p' "$TMP/stream" | tr -d '\r' | paste -sd, -)
+want=$(if ((version > 0)); then seq -s, 1 "$version"; fi)
+[[ $ids == "$want" ]] || fail "wallet event stream: ids [$ids] in 3 s, want [$want] (the wallet is at version $version)"
+checked=$((checked + 1))
+log "ok: /wallet/$WALLET/events streams through the router (versions 1..$version)"
+
 log "all $checked checks passed"
