@@ -86,6 +86,12 @@ func TestCLIOnTheExample(t *testing.T) {
 		_, err := cli(t, "", "example", "check", "multiple-domain", "--nats", url)
 		return err
 	})
+	if _, err := cli(t, "", "example", "check", "multiple-domain", "-correlation-id", "casual-1", "--nats", url); err != nil {
+		t.Fatalf("the parked message lost its correlation id: %v", err)
+	}
+	if _, err := cli(t, "", "example", "check", "multiple-domain", "-correlation-id", "other", "--nats", url); err == nil {
+		t.Fatal("the example check passed with another correlation id")
+	}
 	listed(t, func(out string) bool {
 		return regexp.MustCompile(`(?m)^a1 +A +0 +0\.000000 +0 +0 +0 +1 +1 +0 +\d{4}-`).MatchString(out) &&
 			regexp.MustCompile(`(?m)^a1\.error +A +0 +0\.000000 +1 +5 +5 +1 +0 +0 +\d{4}-`).MatchString(out) && !strings.Contains(out, "b1")
