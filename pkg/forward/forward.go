@@ -216,8 +216,7 @@ func (f *flow) next(d *queue.Dequeued) queue.EnqueueOptions {
 // callCommand sends the message as a domain command: the properties name the entity,
 // the payload is the command's data and the message id its idempotency key, so a
 // message delivered twice changes the entity once; its events carry the message's
-// correlation id. A rejection fails the call. The
-// reply is the entity's new state.
+// correlation id. A rejection fails the call. The reply is the entity's new state.
 func callCommand(ctx context.Context, f *flow, d *queue.Dequeued) error {
 	_, name, _ := strings.Cut(f.info.Target, ".")
 	rep, err := f.writer.Send(ctx, command.Request{Kind: command.KindCommand, Entity: d.Properties, CommandID: event.NewID(),

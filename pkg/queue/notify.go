@@ -19,8 +19,8 @@ import (
 // EVENTS stream, enqueues each matching event (its envelope as the payload, type
 // application/json, properties the event's stream) with the event id as deduplication
 // key, the event's correlation id and the event as its cause, acknowledging only once
-// the owner stored it. So the queue message exists if and
-// only if the command committed, exactly once, whatever crashes in between.
+// the owner stored it. So the queue message exists if and only if the command
+// committed, exactly once, whatever crashes in between.
 type Notifier struct {
 	cfg Config
 	nc  *nats.Conn
