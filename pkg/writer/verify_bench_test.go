@@ -78,16 +78,18 @@ func rawRead(ctx context.Context, store *sqlite.Store) (int64, error) {
 				return
 			}
 			defer lr.Close()
+			var n, bytes int64
 			for c := r; c*replayChunk < last; c += readers {
 				err = lr.ForEachAccepted(ctx, c*replayChunk, min((c+1)*replayChunk, last), func(_ int64, stream []byte, _ int64, events []byte) error {
-					rows.Add(1)
-					size.Add(int64(len(stream) + len(events)))
+					n, bytes = n+1, bytes+int64(len(stream)+len(events))
 					return nil
 				})
 				if err != nil {
 					break
 				}
 			}
+			rows.Add(n)
+			size.Add(bytes)
 			errs <- err
 		}()
 	}
