@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 )
@@ -36,9 +35,7 @@ func (s *Store) Range(ctx context.Context, after, upto int64, prefix string, lim
 		}
 		e.Data = json.RawMessage(data)
 		e.Time, _ = time.Parse(time.RFC3339Nano, ts)
-		if err := s.up.Upcast(&e.Envelope); err != nil {
-			return nil, err
-		}
+		s.up.Upcast(&e.Envelope) //nolint:errcheck // one it cannot upcast is served as stored
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -65,8 +62,8 @@ func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string,
 			return n, err
 		}
 		up, upSchema, err := s.up.UpcastData(string(stream), string(typ), schema, json.RawMessage(data))
-		if err != nil {
-			return n, fmt.Errorf("history position %d: upcast: %w", position, err)
+		if err != nil { // served as stored
+			up, upSchema = json.RawMessage(data), schema
 		}
 		buf = append(buf[:0], `{"id":`...)
 		buf = appendString(buf, id)
