@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -108,6 +109,10 @@ func TestDecodeArray(t *testing.T) {
 		logged, err := DecodeLog(nil, b, nil)
 		if err != nil {
 			t.Fatalf("DecodeLog %s: %v", b, err)
+		}
+		shared, err := DecodeLogShared(nil, bytes.Clone(b), nil)
+		if err != nil || !reflect.DeepEqual(shared, logged) {
+			t.Fatalf("DecodeLogShared %s = %+v, %v; DecodeLog's %+v", b, shared, err, logged)
 		}
 		for i, w := range want {
 			wb, _ := json.Marshal(w)
