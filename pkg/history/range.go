@@ -61,9 +61,12 @@ func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string,
 		if err := rows.Scan(&position, &id, &stream, &version, &typ, &data, &command, &correlation, &causation, &ts, &schema); err != nil {
 			return n, err
 		}
-		up, upSchema, err := s.up.UpcastData(string(stream), string(typ), schema, json.RawMessage(data))
-		if err != nil { // served as stored
-			up, upSchema = json.RawMessage(data), schema
+		t := string(typ)
+		up, upSchema := json.RawMessage(data), schema
+		if s.up != nil {
+			if d, v, err := s.up.UpcastData(string(stream), t, schema, up); err == nil { // else served as stored
+				up, upSchema = d, v
+			}
 		}
 		buf = append(buf[:0], `{"id":`...)
 		buf = appendString(buf, id)
@@ -92,7 +95,7 @@ func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string,
 			buf = strconv.AppendInt(buf, int64(upSchema), 10)
 		}
 		buf = append(buf, '}')
-		if err := each(position, string(typ), buf); err != nil {
+		if err := each(position, t, buf); err != nil {
 			return n, err
 		}
 		n++
