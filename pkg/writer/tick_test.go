@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,8 +118,8 @@ func (tick) Evolve(s tickState, e aggregate.Event) (tickState, error) {
 
 func (tick) Timers(s tickState) []aggregate.Timer {
 	var out []aggregate.Timer
-	for k, at := range s.Due {
-		b, _ := json.Marshal(tickData{Key: k, At: at})
+	for k, at := range s.Due { // keys are plain: no JSON escaping needed
+		b := []byte(`{"key":"` + k + `","at":` + strconv.FormatInt(at, 10) + `}`)
 		out = append(out, aggregate.Timer{Key: k, At: time.Unix(0, at), Command: aggregate.Command{Type: "fire", Data: b}})
 	}
 	return out
