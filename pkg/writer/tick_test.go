@@ -133,7 +133,7 @@ type parts struct {
 	proj *redis.Projection
 }
 
-func newParts(t *testing.T) parts {
+func newParts(t testing.TB) parts {
 	nc := stacktest.Connect(t, stacktest.NATS(t))
 	rdb := goredis.NewClient(&goredis.Options{Addr: stacktest.Redis(t)})
 	t.Cleanup(func() { rdb.Close() })
