@@ -3,6 +3,7 @@ package writer
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
@@ -182,6 +183,9 @@ func (w *Writer[S]) parse(p *pending) (aggregate.Command, error) {
 	}
 	if err := command.CheckFencing(p.req.Fencing); err != nil {
 		return aggregate.Command{}, err
+	}
+	if strings.HasPrefix(p.req.IdempotencyKey, timerKeyPrefix) {
+		return aggregate.Command{}, failure.New(failure.Invalid, "invalid_idempotency_key", "Idempotency-Key must not start with "+timerKeyPrefix+": the writer's timers use those")
 	}
 	return w.domain.ParseCommand(p.req.Command, p.req.Data)
 }

@@ -107,9 +107,12 @@ func (w *Writer[S]) dueTimers(now time.Time, limit int) []*pending {
 	return out
 }
 
+// timerKeyPrefix starts the idempotency keys of timers' firings, and no client's.
+const timerKeyPrefix = "timer/"
+
 // timerKey is the idempotency key of a timer's firing: one per stream, key and At.
 func timerKey(t sqlite.Timer) string {
-	return "timer/" + strconv.FormatInt(t.At.UnixNano(), 10) + "/" + t.Key
+	return timerKeyPrefix + strconv.FormatInt(t.At.UnixNano(), 10) + "/" + t.Key
 }
 
 func findTimer(set []sqlite.Timer, key string) (sqlite.Timer, bool) {

@@ -13,6 +13,7 @@ import (
 
 	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/failure"
 	"uneventful.dev/uneventful/pkg/stacktest"
 	"uneventful.dev/uneventful/pkg/writer"
 )
@@ -109,6 +110,13 @@ func TestTimerFiresOnceOnTime(t *testing.T) {
 	tickSend(t, c, id, "schedule", tickData{Key: "k", At: at.UnixNano()})
 	if all, unfired := storedTimers(t, r.store); all != 1 || unfired != 1 {
 		t.Fatalf("after schedule the store holds %d timers, %d unfired; want 1, 1", all, unfired)
+	}
+	// A client cannot take the firing's idempotency key (which would make it fail to commit).
+	b, _ := json.Marshal(tickData{Key: "other", At: at.UnixNano()})
+	_, err := c.Send(context.Background(), command.Request{Kind: command.KindCommand, Entity: id, Command: "schedule", Data: b,
+		IdempotencyKey: fmt.Sprintf("timer/%d/k", at.UnixNano())})
+	if fe := failure.From(err); err == nil || fe.Type != "invalid_idempotency_key" {
+		t.Fatalf("a client's key timer/...: %v; want invalid_idempotency_key", err)
 	}
 	stacktest.Eventually(t, 10*time.Second, func() error {
 		if n := tickOf(t, r.store, id).Fired["k"]; n == 0 {
