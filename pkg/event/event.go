@@ -23,6 +23,10 @@ type Envelope struct {
 
 	// Schema is the version of Data's format (Upcasters); 0, absent, is version 1.
 	Schema int `json:"schema,omitempty"`
+
+	// Fencing holds the fencing tokens the command accepted, by lock name
+	// (Fencing-Token header): the entity keeps the highest per lock (docs/architecture.md).
+	Fencing map[string]int64 `json:"fencing,omitempty"`
 }
 
 // NewID returns a new KSUID string.

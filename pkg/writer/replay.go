@@ -65,6 +65,7 @@ type replayEvent struct {
 	version int64
 	typ     string
 	data    []byte
+	fencing map[string]int64
 }
 
 type replayRow struct {
@@ -146,7 +147,7 @@ func readLog(ctx context.Context, store *sqlite.Store, up *event.Upcasters, last
 						return fmt.Errorf("%s v%d: %w", stream, version, err)
 					}
 					for _, e := range decoded {
-						p.events = append(p.events, replayEvent{version: e.Version, typ: e.Type, data: e.Data})
+						p.events = append(p.events, replayEvent{version: e.Version, typ: e.Type, data: e.Data, fencing: e.Fencing})
 					}
 					p.rows = append(p.rows, replayRow{seq: seq, version: version, stream: mem.copy(stream), events: len(decoded)})
 					return nil
@@ -178,7 +179,8 @@ func readLog(ctx context.Context, store *sqlite.Store, up *event.Upcasters, last
 
 type folded[S any] struct {
 	state   S
-	version int64 // of the last event folded
+	version int64            // of the last event folded
+	fencing map[string]int64 // the highest fencing tokens of its events
 	// The row with the newest version, whose seq the newest state is stored under.
 	newestSeq, newestVersion int64
 }
@@ -215,7 +217,7 @@ func (f *fold[S]) add(p replayPart) {
 				f.err = fmt.Errorf("%s v%d: %w", r.stream, e.version, err)
 				return
 			}
-			st.state, st.version = s, e.version
+			st.state, st.version, st.fencing = s, e.version, raiseFence(st.fencing, e.fencing)
 			f.events++
 		}
 		evs = evs[r.events:]
