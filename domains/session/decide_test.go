@@ -201,7 +201,7 @@ func TestEvolveRefusesCorruptEvents(t *testing.T) {
 
 func TestLifecycleHooks(t *testing.T) {
 	d := session.Domain{}
-	if !aggregate.RequiresVersion(d) || !aggregate.CanEnd[session.State](d) {
+	if !aggregate.RequiresVersion(d) || !aggregate.CanEnd[session.State](d) || aggregate.RequiresVersion(struct{}{}) {
 		t.Fatal("the session domain must require versions and end")
 	}
 	if !aggregate.Ended[session.State](d, session.State{Destroyed: true}) || aggregate.Ended[session.State](d, session.State{}) {

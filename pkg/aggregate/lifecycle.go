@@ -37,17 +37,3 @@ func CanEnd[S any](d Domain[S]) bool {
 	_, ok := d.(Ending[S])
 	return ok
 }
-
-// Fold returns the state after events, applied in order through d.Evolve from the zero
-// state: the state of an entity as of its version len(events) when events are its
-// versions 1, 2, ...
-func Fold[S any](d Domain[S], events []Event) (S, error) {
-	var s S
-	for _, e := range events {
-		var err error
-		if s, err = d.Evolve(s, e); err != nil {
-			return s, err
-		}
-	}
-	return s, nil
-}

@@ -144,6 +144,9 @@ func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, befor
 		row.CommandID = event.NewID()
 	}
 	p.row = row
+	if !w.admitted(p, e) {
+		return
+	}
 	if ev := p.req.ExpectedVersion; ev != nil && *ev != e.version {
 		w.reject(p, failure.Newf(failure.PreconditionFailed, "version_mismatch", "expected version %d, the entity is at version %d", *ev, e.version))
 		return
