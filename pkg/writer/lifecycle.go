@@ -17,7 +17,7 @@ func (w *Writer[S]) admitted(p *pending, e *entity[S]) bool {
 	}
 	if p.req.ExpectedVersion == nil && aggregate.RequiresVersion(w.domain) {
 		p.row, p.reply = nil, errorReply(failure.Newf(failure.PreconditionRequired, "if_match_required",
-			`every %s command needs If-Match: "<version>" ("0" for a new %s)`, w.name, w.name))
+			`every %s command needs an If-Match header: the version it was decided against ("0" for a new %s)`, w.name, w.name))
 		return false
 	}
 	return true
