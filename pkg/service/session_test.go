@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,7 +16,9 @@ import (
 	"github.com/segmentio/ksuid"
 
 	sessiondom "uneventful.dev/uneventful/domains/session"
+	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/failure"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
@@ -371,5 +374,78 @@ func TestSessionConcurrentUpdates(t *testing.T) {
 	}
 	if err := json.Unmarshal(g.Body, &doc); err != nil || doc.Version != 2 || doc.Attributes["ns"]["who"].Value != "w"+strconv.Itoa(winner) {
 		t.Fatalf("after the race: %s, want version 2 holding w%d", g, winner)
+	}
+}
+
+// TestSessionCommandClient: the rules of C9 as a Go caller of pkg/command sees them:
+// each refusal a typed failure, the same as over HTTP.
+func TestSessionCommandClient(t *testing.T) {
+	ss := startSessions(t)
+	c := command.NewClient(stacktest.Connect(t, ss.s.NATS), "session", 0, 0)
+	id := ksuid.New().String()
+	at := func(v int64) *int64 { return &v }
+	call := func(cmd, data string, expected *int64) (command.Reply, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return c.Send(ctx, command.Request{Kind: command.KindCommand, Entity: id, Command: cmd, Data: json.RawMessage(data), ExpectedVersion: expected})
+	}
+	refused := func(what string, err error, kind failure.Kind, typ string) {
+		t.Helper()
+		if !errors.Is(err, failure.New(kind, typ, "")) {
+			t.Fatalf("%s: %v, want %s %s", what, err, kind, typ)
+		}
+	}
+	_, err := call("update", `{"namespace":"ns","attributes":{"a":"1"}}`, nil)
+	refused("update without a version", err, failure.PreconditionRequired, "if_match_required")
+	rep, err := call("update", `{"namespace":"ns","attributes":{"a":"1"},"freeze":["a"]}`, at(0))
+	if err != nil || rep.Version != 1 || string(rep.State) != `{"id":"`+id+`","version":1,"attributes":{"ns":{"a":{"value":"1","frozen":true}}}}` {
+		t.Fatalf("update at 0: %s %v", rep.State, err)
+	}
+	_, err = call("update", `{"namespace":"ns","attributes":{"b":"1"}}`, at(0))
+	refused("update at a stale version", err, failure.PreconditionFailed, "version_mismatch")
+	_, err = call("update", `{"namespace":"ns","attributes":{"a":"2"}}`, at(1))
+	refused("change a frozen attribute", err, failure.Rejected, "frozen_attribute")
+	_, err = call("clear", `{"namespace":"ns"}`, at(1))
+	refused("clear a namespace with a frozen value", err, failure.Rejected, "frozen_attribute")
+	_, err = call("clear", `{"namespace":"_ns"}`, at(1))
+	refused("a reserved namespace", err, failure.Invalid, "reserved_namespace")
+	_, err = call("update", `{"namespace":"ns","attributes":{"b":"1"},"extra":1}`, at(1))
+	refused("an unknown field", err, failure.Invalid, "unknown_field")
+	rep, err = call("destroy", `{}`, at(1))
+	if err != nil || rep.Version != 2 || string(rep.State) != `{"id":"`+id+`","version":2,"destroyed":true}` {
+		t.Fatalf("destroy: %s %v", rep.State, err)
+	}
+	for _, v := range []*int64{nil, at(0), at(1), at(2)} {
+		_, err = call("update", `{"namespace":"x","attributes":{"b":"1"}}`, v)
+		refused("update after destroy", err, failure.NotFound, "not_found")
+	}
+}
+
+// TestWalletRevision: ?revision=N serves every domain, the wallet too, also once Redis
+// has lost the wallet's events (the writer restores them from its log).
+func TestWalletRevision(t *testing.T) {
+	s := stacktest.Start(t)
+	id := newWallet()
+	want := map[int64]int64{}
+	for v, c := range []int64{5_00, 2_50, 10_00, 1} {
+		want[int64(v+1)] = credit(t, s, id, c).balance()
+	}
+	check := func() {
+		t.Helper()
+		for v, bal := range want {
+			r := must(t, "GET", walletURL(s, id, "balance")+"?revision="+strconv.FormatInt(v, 10), "")
+			if r.Code != 200 || r.version() != v || r.balance() != bal {
+				t.Fatalf("?revision=%d: %s, want balance %s", v, r, fmtCents(bal))
+			}
+		}
+	}
+	check()
+	if err := redisClient(t, s).FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	is(t, "?revision past the version", must(t, "GET", walletURL(s, id)+"?revision=5", ""), 400, "invalid_revision")
+	if r := must(t, "GET", walletURL(s, id), ""); r.Code != 200 || r.version() != 4 {
+		t.Fatalf("GET without a revision: %s", r)
 	}
 }
