@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/failure"
+	"uneventful.dev/uneventful/pkg/gateway"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
@@ -448,4 +450,33 @@ func TestWalletRevision(t *testing.T) {
 	if r := must(t, "GET", walletURL(s, id), ""); r.Code != 200 || r.version() != 4 {
 		t.Fatalf("GET without a revision: %s", r)
 	}
+}
+
+// TestSessionThroughGateway: the local HTTP entry (pkg/gateway, as config/domains routes
+// it) serves /session/ beside /wallet/: commands, their failures, and an ended session's
+// event stream closing through it.
+func TestSessionThroughGateway(t *testing.T) {
+	ss := startSessions(t)
+	routes, err := gateway.ParseRoutes("/wallet/=" + ss.s.URL + " /session/=" + ss.dom.URL + " /history=" + ss.s.HistoryURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gateway.New(gateway.Config{Routes: routes, Log: ss.s.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := httptest.NewServer(g)
+	defer entry.Close()
+	id := ksuid.New().String()
+	u := entry.URL + "/session/" + id
+	is(t, "update without If-Match", must(t, "POST", u+"/update", `{"namespace":"ns","attributes":{"a":"1"}}`), 428, "if_match_required")
+	is(t, "update", must(t, "POST", u+"/update", `{"namespace":"ns","attributes":{"a":"1"}}`, "If-Match", `"0"`), 200, "")
+	is(t, "stale", must(t, "POST", u+"/update", `{"namespace":"ns","attributes":{"a":"2"}}`, "If-Match", `"0"`), 412, "version_mismatch")
+	is(t, "GET", must(t, "GET", u+"?revision=1", ""), 200, "")
+	is(t, "destroy", must(t, "POST", u+"/destroy", `{}`, "If-Match", `"1"`), 200, "")
+	is(t, "GET after destroy", must(t, "GET", u, ""), 404, "not_found")
+	if ids := readStream(t, u+"/events", 20*time.Second); strings.Join(ids, ",") != "1,2" {
+		t.Fatalf("events through the gateway: %v, want 1,2 then the end", ids)
+	}
+	is(t, "the wallet beside it", must(t, "GET", entry.URL+"/wallet/"+id, ""), 404, "not_found")
 }
