@@ -24,18 +24,21 @@ func (k Kind) Error() string { return string(k) }
 
 // The kinds. Each maps to one HTTP status (see pkg/httpapi).
 const (
-	Invalid              Kind = "invalid"               // the request is malformed: fix it
-	NotFound             Kind = "not_found"             // the entity does not exist
-	Conflict             Kind = "conflict"              // e.g. an idempotency key reused for another request
-	Rejected             Kind = "rejected"              // the domain refused the command (e.g. insufficient_funds)
-	PreconditionFailed   Kind = "precondition_failed"   // If-Match version mismatch
-	PreconditionRequired Kind = "precondition_required" // If-Match missing where the domain requires it
-	TooLarge             Kind = "too_large"             // request body over the limit
-	Overloaded           Kind = "overloaded"            // shed: retry later
-	Unavailable          Kind = "unavailable"           // a dependency is down: retry later
-	Timeout              Kind = "timeout"               // deadline passed, outcome unknown: retry with the same key
-	Internal             Kind = "internal"              // a bug or an unexpected failure
+	Invalid            Kind = "invalid"             // the request is malformed: fix it
+	NotFound           Kind = "not_found"           // the entity does not exist
+	Conflict           Kind = "conflict"            // e.g. an idempotency key reused for another request
+	Rejected           Kind = "rejected"            // the domain refused the command (e.g. insufficient_funds)
+	PreconditionFailed Kind = "precondition_failed" // If-Match version mismatch
+	TooLarge           Kind = "too_large"           // request body over the limit
+	Overloaded         Kind = "overloaded"          // shed: retry later
+	Unavailable        Kind = "unavailable"         // a dependency is down: retry later
+	Timeout            Kind = "timeout"             // deadline passed, outcome unknown: retry with the same key
+	Internal           Kind = "internal"            // a bug or an unexpected failure
 )
+
+// PreconditionRequired: a command without If-Match in a domain that requires one
+// (pkg/aggregate, VersionRequired): HTTP 428.
+const PreconditionRequired Kind = "precondition_required"
 
 // Error is an error with a kind, a machine-readable type and a human message.
 type Error struct {
