@@ -140,6 +140,9 @@ func (f *follower) ended(ctx context.Context) (bool, error) {
 		rep, err = f.a.Writer.Send(ctx, command.Request{Kind: command.KindLoad, Entity: f.id})
 		doc = rep.State
 	}
+	if failure.KindOf(err) == failure.NotFound {
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}
