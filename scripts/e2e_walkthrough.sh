@@ -166,3 +166,36 @@ queues_walkthrough() {
 	[[ $OUT == '{"amount": -1}' ]] || fail "queue dequeue payments.error printed '$OUT'"
 	ok "queue dequeue payments.error takes it: $OUT"
 }
+
+# sessions_walkthrough: the README's "Sessions" lines (C9) on a fresh session, through the
+# HTTP entry: If-Match required and checked, frozen attributes, a read at a revision,
+# destroy, then 404 and an event stream that closes after the last event.
+# shellcheck disable=SC2016 # README lines, run as they are spelled there
+sessions_walkthrough() {
+	local S
+	readme_line 'S=$(bin/uneventful ksuid)'
+	S=$(bin/uneventful ksuid) || fail "bin/uneventful ksuid failed"
+	export S
+	run_readme "curl -s -X POST -H 'If-Match: \"0\"' -d '{\"namespace\":\"chat\",\"attributes\":{\"nick\":\"ann\",\"room\":\"lobby\"},\"freeze\":[\"nick\"]}' http://localhost/session/\$S/update | jq"
+	expect_json "session: a new session at If-Match \"0\", nick frozen (version 1)" "$OUT" \
+		'.id == env.S and .version == 1 and .attributes.chat == {"nick": {"value": "ann", "frozen": true}, "room": {"value": "lobby", "frozen": false}}'
+	run_readme "curl -s -X POST -H 'If-Match: \"0\"' -d '{\"namespace\":\"chat\",\"attributes\":{\"room\":\"dev\"}}' http://localhost/session/\$S/update | jq"
+	expect_json "session: a stale If-Match is version_mismatch" "$OUT" '.error.type == "version_mismatch"'
+	run_readme "curl -s -X POST -H 'If-Match: \"1\"' -d '{\"namespace\":\"chat\",\"attributes\":{\"nick\":\"bob\"}}' http://localhost/session/\$S/update | jq"
+	expect_json "session: a frozen attribute does not change" "$OUT" '.error.type == "frozen_attribute"'
+	run_readme "curl -s -X POST -H 'If-Match: \"1\"' -d '{\"namespace\":\"chat\"}' http://localhost/session/\$S/clear | jq"
+	expect_json "session: a namespace holding a frozen value is not cleared" "$OUT" '.error.type == "frozen_attribute"'
+	run_readme "curl -s -X POST -H 'If-Match: \"1\"' -d '{\"namespace\":\"chat\",\"attributes\":{\"room\":\"\"}}' http://localhost/session/\$S/update | jq"
+	expect_json "session: an empty value removes room (version 2)" "$OUT" \
+		'.version == 2 and .attributes.chat == {"nick": {"value": "ann", "frozen": true}}'
+	run_readme 'curl -s "http://localhost/session/$S?revision=1" | jq'
+	expect_json "session: ?revision=1 shows room again" "$OUT" '.version == 1 and .attributes.chat.room.value == "lobby"'
+	run_readme "curl -s -X POST -H 'If-Match: \"2\"' http://localhost/session/\$S/destroy | jq"
+	same_json "session: destroy answers {id, version, destroyed}" "$OUT" "{\"id\": \"$S\", \"version\": 3, \"destroyed\": true}"
+	run_adapted "curl -s http://localhost/session/\$S | jq"
+	expect_json "session: a destroyed session is not_found" "$OUT" '.error.type == "not_found"'
+	run_readme 'curl -N http://localhost/session/$S/events'
+	[[ $(grep '^id: ' <<<"$OUT" | tr '\n' ' ') == "id: 1 id: 2 id: 3 " ]] ||
+		fail "session events: want ids 1 2 3 then the end of the stream; got:"$'\n'"$OUT"
+	ok "session: its events stay readable, and the stream closes after the last one"
+}

@@ -19,7 +19,7 @@ import (
 // configuration or arguments. A failure is one error line in the log.
 
 // ServerMain runs domain d's HTTP server (Env.Server says what it reads).
-func ServerMain(d API, args []string, getenv func(string) string) int {
+func ServerMain[S any](d Served[S], args []string, getenv func(string) string) int {
 	name := d.Name() + "_server"
 	env := NewEnv(getenv)
 	cfg := env.Server()

@@ -156,6 +156,9 @@ func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, befor
 		row.CommandID = event.NewID()
 	}
 	p.row = row
+	if !w.admitted(p, e) {
+		return
+	}
 	if err := staleFence(e.fencing, p.req.Fencing); err != nil {
 		w.reject(p, err)
 		return
