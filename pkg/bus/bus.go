@@ -56,6 +56,8 @@ type Bus struct {
 
 	mu      sync.Mutex
 	writers map[string]*command.Client // by domain
+
+	asyncDone func() // tests: called when a CallAsync's goroutine ends
 }
 
 // New returns a bus over nc.
@@ -113,6 +115,9 @@ func (b *Bus) CallAsync(ctx context.Context, target, command string, payload []b
 	ctx, cancel := b.withDeadline(ctx)
 	go func() {
 		defer cancel()
+		if b.asyncDone != nil {
+			defer b.asyncDone()
+		}
 		reply, err := b.call(ctx, t, command, payload, opts)
 		if dl, _ := ctx.Deadline(); ctx.Err() == nil && time.Now().Before(dl) {
 			h(reply, err)
