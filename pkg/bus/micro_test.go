@@ -11,6 +11,7 @@ import (
 
 	"uneventful.dev/uneventful/pkg/command"
 	"uneventful.dev/uneventful/pkg/event"
+	"uneventful.dev/uneventful/pkg/forward"
 	"uneventful.dev/uneventful/pkg/queue"
 )
 
@@ -90,4 +91,46 @@ func gatherOne(t *testing.T, nc *nats.Conn, subject string, ok func([]byte) bool
 		t.Fatal(err)
 	}
 	return found
+}
+
+// A named service (forward.Serve) answers the NATS service API too, its calls counted.
+func TestServiceAnswersTheNATSServiceAPI(t *testing.T) {
+	_, nc, b := stackBus(t)
+	s, err := forward.Serve(nc, "test", "echo", forward.Examples["echo"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	rb, err := forward.Serve(nc, "test", "rollback", forward.Examples["rollback"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rb.Stop()
+	for range 3 {
+		if _, err := b.Call(context.Background(), "service.echo", "", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ping micro.Ping
+	requestJSON(t, nc, "$SRV.PING.echo", &ping)
+	if ping.Name != "echo" || ping.Type != micro.PingResponseType || ping.Metadata["domain"] != "test" {
+		t.Fatalf("$SRV.PING.echo: %+v", ping)
+	}
+	var info micro.Info
+	requestJSON(t, nc, "$SRV.INFO.echo", &info)
+	if len(info.Endpoints) != 1 || info.Endpoints[0].Subject != forward.ServiceSubject("echo") || info.Endpoints[0].QueueGroup != "service" {
+		t.Fatalf("$SRV.INFO.echo: %+v", info)
+	}
+	var stats micro.Stats
+	requestJSON(t, nc, "$SRV.STATS.echo."+ping.ID, &stats)
+	if len(stats.Endpoints) != 1 || stats.Endpoints[0].NumRequests != 3 || stats.Endpoints[0].NumErrors != 0 {
+		t.Fatalf("$SRV.STATS.echo: %+v", stats.Endpoints[0])
+	}
+	if _, err := b.Call(context.Background(), "service.rollback", "", nil); err == nil {
+		t.Fatal("rollback succeeded")
+	}
+	requestJSON(t, nc, "$SRV.STATS.rollback", &stats)
+	if e := stats.Endpoints[0]; e.NumRequests != 1 || e.NumErrors != 1 || e.LastError == "" {
+		t.Fatalf("$SRV.STATS.rollback: %+v", e)
+	}
 }
