@@ -29,10 +29,29 @@ func TestExecuteWhileTheWriterIsDown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ms, err := q.Browse(ctx, bus.CommandsQueue("wallet"))
-	if err != nil || len(ms) != 1 || ms[0].Properties != id || ms[0].Type != "credit" {
-		t.Fatalf("commands queue while the writer is down: %+v, %v; want the one credit", ms, err)
+	// The queue seen through the bus too: a queue target, the command its operation.
+	rep, err := b.Call(ctx, "queue."+bus.CommandsQueue("wallet"), "browse", nil)
+	var browsed struct{ Messages []queue.Browsed }
+	if err != nil || json.Unmarshal(rep, &browsed) != nil {
+		t.Fatalf("browse through the bus: %s, %v", rep, err)
 	}
+	ms := browsed.Messages
+	if len(ms) != 1 || ms[0].Properties != id || ms[0].Type != "credit" || ms[0].Dedup != "execute/"+id+"/pay-1" {
+		t.Fatalf("commands queue while the writer is down: %+v; want the one credit", ms)
+	}
+	_, err = b.Call(ctx, "queue."+bus.CommandsQueue("wallet"), "commit", []byte(`{"id": "`+ms[0].ID+`", "lease": "not-the-lease"}`))
+	if bus.FailureType(err) != "lease_lost" {
+		t.Fatalf("commit with a wrong lease through the bus: %v, want the failure lease_lost", err)
+	}
+	// The forwarder gives up on the absent writer after its target's timeout and rolls
+	// the message back: it stays in the queue for the next try, not in the error queue.
+	stacktest.Eventually(t, 30*time.Second, func() error {
+		ms, err := q.Browse(ctx, bus.CommandsQueue("wallet"))
+		if err != nil || len(ms) != 1 || ms[0].Redelivered < 1 {
+			return stacktest.Errorf("commands queue: %+v, %v; want the credit rolled back once", ms, err)
+		}
+		return nil
+	})
 
 	s.StartWriter()
 	stacktest.WaitReady(t, s.WriterURL)

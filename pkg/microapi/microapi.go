@@ -63,15 +63,17 @@ func (e *Endpoint) snapshot() *micro.EndpointStats {
 
 // Service is an advertised service. Create it with Advertise; Stop it when done.
 type Service struct {
-	id        micro.ServiceIdentity
-	desc      string
-	started   time.Time
+	id      micro.ServiceIdentity
+	desc    string
+	started time.Time
+	subs    []*nats.Subscription
+
+	mu        sync.Mutex
 	endpoints []*Endpoint
-	subs      []*nats.Subscription
 }
 
-// Advertise answers the control subjects of a service named cfg.Name on nc. Add the
-// endpoints the service serves with Endpoint before anyone asks.
+// Advertise answers the control subjects of a service named cfg.Name on nc; declare the
+// endpoints the service serves with Endpoint. Safe for concurrent use.
 func Advertise(nc *nats.Conn, cfg Config) (*Service, error) {
 	if cfg.Version == "" {
 		cfg.Version = "1.0.0"
@@ -107,12 +109,19 @@ func Advertise(nc *nats.Conn, cfg Config) (*Service, error) {
 }
 
 // Endpoint declares a subject the service serves (queueGroup "" when every instance
-// gets every message) and returns it for recording its requests. Call it before the
-// service is asked about; it is not safe beside Info or Stats.
+// gets every message) and returns it for recording its requests.
 func (s *Service) Endpoint(name, subject, queueGroup string) *Endpoint {
 	e := &Endpoint{info: micro.EndpointInfo{Name: name, Subject: subject, QueueGroup: queueGroup, Metadata: map[string]string{}}}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.endpoints = append(s.endpoints, e)
 	return e
+}
+
+func (s *Service) endpointList() []*Endpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.endpoints[:len(s.endpoints):len(s.endpoints)]
 }
 
 // ID is the instance id the service answers to ($SRV.PING.<name>.<id>).
@@ -120,8 +129,9 @@ func (s *Service) ID() string { return s.id.ID }
 
 // Info is the answer to $SRV.INFO.
 func (s *Service) Info() micro.Info {
-	eps := make([]micro.EndpointInfo, 0, len(s.endpoints))
-	for _, e := range s.endpoints {
+	list := s.endpointList()
+	eps := make([]micro.EndpointInfo, 0, len(list))
+	for _, e := range list {
 		eps = append(eps, e.info)
 	}
 	return micro.Info{ServiceIdentity: s.id, Type: micro.InfoResponseType, Description: s.desc, Endpoints: eps}
@@ -129,8 +139,9 @@ func (s *Service) Info() micro.Info {
 
 // Stats is the answer to $SRV.STATS.
 func (s *Service) Stats() micro.Stats {
-	eps := make([]*micro.EndpointStats, 0, len(s.endpoints))
-	for _, e := range s.endpoints {
+	list := s.endpointList()
+	eps := make([]*micro.EndpointStats, 0, len(list))
+	for _, e := range list {
 		eps = append(eps, e.snapshot())
 	}
 	return micro.Stats{ServiceIdentity: s.id, Type: micro.StatsResponseType, Started: s.started, Endpoints: eps}
