@@ -35,8 +35,7 @@ func callAnyCommand(ctx context.Context, f *flow, d *queue.Dequeued) error {
 		key = "queue/" + d.ID
 	}
 	req := command.Request{Kind: command.KindCommand, Entity: d.Properties, CommandID: event.NewID(),
-		Command: d.Type, Data: d.Payload, IdempotencyKey: key}
-	req.CorrelationID = req.CommandID
+		Command: d.Type, Data: d.Payload, IdempotencyKey: key, CorrelationID: d.CorrelationID}
 	until := time.Now().Add(f.timeout)
 	for {
 		cctx, cancel := context.WithDeadline(ctx, until)
