@@ -112,6 +112,7 @@ walkthrough() {
 		'.newest == 3 and ([.events[] | [.position, .stream, .version, .type]] == [[1, "wallet.'"$WALLET"'", 1, "credited"], [2, "wallet.'"$WALLET"'", 2, "debited"], [3, "queue.wallet", 1, "enqueued"]])'
 	local history_page=$OUT
 	queues_walkthrough
+	bus_walkthrough
 	OUT=$history_page
 }
 
@@ -198,4 +199,21 @@ sessions_walkthrough() {
 	[[ $(grep '^id: ' <<<"$OUT" | tr '\n' ' ') == "id: 1 id: 2 id: 3 " ]] ||
 		fail "session events: want ids 1 2 3 then the end of the stream; got:"$'\n'"$OUT"
 	ok "session: its events stay readable, and the stream closes after the last one"
+}
+
+# bus_walkthrough: the README's `uneventful call` lines (Command bus) on $WALLET, after the
+# queue steps (balance 5.00, version 3): a credit prints the new state, a refused debit
+# the failure, with exit status 3.
+bus_walkthrough() {
+	local credit debit c rc=0
+	credit="bin/uneventful call wallet.credit $WALLET '{\"amount\": 5}'"
+	run_readme "$credit"
+	expect_json "call wallet.credit printed the new state (balance 10.00, version 4)" "$OUT" '.balance == "10.00" and .version == 4'
+	debit="bin/uneventful call wallet.debit $WALLET '{\"amount\": 500}'"
+	readme_line "$debit"
+	c=$(adapt "$debit")
+	log "\$ $c"
+	OUT=$(timeout 60 bash -o pipefail -c "$c") || rc=$?
+	((rc == 3)) || fail "exit $rc from: $c (want 3: a failure)"
+	expect_json "call wallet.debit beyond the balance: exit 3 and the failure insufficient_funds" "$OUT" '.error.type == "insufficient_funds" and .error.kind == "rejected"'
 }

@@ -14,6 +14,7 @@
 //	uneventful domain connections             leafnode connections between domains
 //	uneventful ksuid                          a new KSUID: an entity id (W=$(uneventful ksuid))
 //	uneventful events watch wallet.<id>       one entity's events, live (also: wallet., queue., none: all)
+//	uneventful call wallet.credit <id> '{"amount": 5}'   a command through the bus (call.go: exit statuses)
 //
 // Every command but ksuid and events watch (-url, default http://localhost:$HTTP_PORT)
 // takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
@@ -43,6 +44,11 @@ const usage = `usage: uneventful <command> [flags] [args]
   events watch [<domain>.<id> | <prefix>.] [-after N|end] [-url http://localhost:$HTTP_PORT]
   example check multiple-domain   (exit status: is the outcome casual's?)
   ksuid                           a new KSUID (an entity id); needs no NATS server
+  call <domain>.<command> <id> [json] | service.<name> [json] [-command C]
+        [-timeout 5s] [-key K] [-if-version N]
+        prints the reply, or the failure as {"error": ...}; exit status 0 reply,
+        1 error (unavailable, timeout, internal), 2 usage, 3 failure (refused),
+        4 not found (nobody serves the target, unknown entity or command)
 
 Flags of every command: -nats URL (default $NATS_URL or nats://127.0.0.1:4222),
 -wait D (how long listings collect the domains' answers, default 300ms).
@@ -74,15 +80,13 @@ var commands = map[string]command{
 	"example check":        exampleCheck,
 	"ksuid":                ksuidNew,
 	"events watch":         eventsWatch,
+	"call":                 callCmd,
 }
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "uneventful:", err)
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+		os.Exit(exitCode(err)) // call.go: 1 error, 2 usage; call: 3 failure, 4 not found
 	}
 }
 

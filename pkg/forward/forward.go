@@ -82,8 +82,11 @@ func New(cfg queue.Config, nc *nats.Conn, log *slog.Logger) *Forwards {
 			timeout: time.Duration(c.Target.Timeout), lease: time.Duration(c.Lease), delay: time.Duration(c.Reply.Delay), step: callService,
 		}
 		if c.Target.Command != "" {
-			domain, _, _ := strings.Cut(c.Target.Command, ".")
+			domain, name, _ := strings.Cut(c.Target.Command, ".")
 			f.info.Target, f.step = c.Target.Command, callCommand
+			if name == AnyCommand { // the command named by each message (anycommand.go)
+				f.step = callAnyCommand
+			}
 			f.writer = command.NewClient(nc, domain, 0, f.timeout)
 		}
 		fs.flows = append(fs.flows, f)

@@ -61,6 +61,7 @@ func (s ServiceInfo) Avg() time.Duration {
 // Service is a running service instance; Stop it when done.
 type Service struct {
 	subs []*nats.Subscription
+	api  *serviceAPI // $SRV.PING/INFO/STATS (serviceapi.go)
 	mu   sync.Mutex
 	info ServiceInfo
 }
@@ -68,11 +69,16 @@ type Service struct {
 // Serve advertises the service name of domain on nc and answers its calls with h.
 // Instances of one name share its calls (a NATS queue group).
 func Serve(nc *nats.Conn, domain, name string, h Handler) (*Service, error) {
-	s := &Service{info: ServiceInfo{Name: name, Group: domain}}
+	api, err := advertise(nc, domain, name)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{info: ServiceInfo{Name: name, Group: domain}, api: api}
 	call, err := nc.QueueSubscribe(ServiceSubject(name), "service", func(m *nats.Msg) {
 		start := time.Now()
 		out, err := h(context.Background(), m.Data, m.Header)
 		s.record(start, err)
+		s.api.record(time.Since(start), err)
 		reply := &nats.Msg{Subject: m.Reply, Data: out, Header: nats.Header{}}
 		if err != nil {
 			reply.Header.Set(ErrorHeader, err.Error())
@@ -124,6 +130,7 @@ func (s *Service) Stop() {
 	for _, sub := range s.subs {
 		sub.Unsubscribe() //nolint:errcheck
 	}
+	s.api.svc.Stop()
 }
 
 // ErrRollback is what the example rollback service always fails with.

@@ -23,6 +23,7 @@ import (
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/failure"
+	"uneventful.dev/uneventful/pkg/microapi"
 	"uneventful.dev/uneventful/pkg/outbox"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 )
@@ -68,6 +69,7 @@ type Writer[S any] struct {
 	proj   *redis.Projection
 	nc     *nats.Conn
 	pub    *outbox.Publisher
+	api    *serviceAPI // the NATS service API ($SRV.*, micro.go)
 	log    *slog.Logger
 	up     *event.Upcasters // the domain's, set by Run
 
@@ -141,6 +143,7 @@ func (w *Writer[S]) Run(ctx context.Context) error {
 		<-ctx.Done()
 		w.subscribed.Store(false)
 		w.drain(subs)
+		w.api.stop()
 		close(stop)
 	}()
 	w.commitLoop(stop)
@@ -158,6 +161,9 @@ func (w *Writer[S]) Ready(context.Context) error {
 }
 
 func (w *Writer[S]) subscribe() ([]*nats.Subscription, error) {
+	if err := w.advertise(); err != nil { // before any request comes: receive reads w.api
+		return nil, err
+	}
 	var subs []*nats.Subscription
 	parts := w.cfg.Owned
 	wildcard := len(parts) == 0
@@ -203,7 +209,7 @@ func (w *Writer[S]) receive(m *nats.Msg) {
 		respondError(m, failure.New(failure.Invalid, "invalid_request", "request is not a JSON array of requests"))
 		return
 	}
-	in := &inbound{msg: m, replies: make([][]byte, len(reqs))}
+	in := &inbound{msg: m, replies: make([][]byte, len(reqs)), start: time.Now(), ep: w.api.endpoint(m.Subject)}
 	in.left.Store(int32(len(reqs)))
 	var shed []byte
 	for i, req := range reqs {
@@ -220,7 +226,7 @@ func (w *Writer[S]) receive(m *nats.Msg) {
 
 func respondError(m *nats.Msg, e *failure.Error) {
 	b, _ := json.Marshal(command.Reply{Error: e})
-	m.Respond(b) //nolint:errcheck // the requester times out if this is lost
+	respondFailed(m, b, e)
 }
 
 // inbound is one NATS message of requests. Its requests may be decided in different
@@ -229,6 +235,8 @@ type inbound struct {
 	msg     *nats.Msg
 	replies [][]byte
 	left    atomic.Int32
+	start   time.Time          // when it came, for the service API's statistics
+	ep      *microapi.Endpoint // where those are recorded
 }
 
 // answer sets the reply of request i and sends the message's reply if it was the last.
@@ -242,7 +250,7 @@ func (in *inbound) answer(i int, reply []byte) {
 	if in.left.Add(-1) != 0 || in.msg.Reply == "" {
 		return
 	}
-	in.msg.Respond(command.Frame(in.replies)) //nolint:errcheck // a lost reply is a timeout for the client, who retries
+	in.respond()
 }
 
 // commitLoop takes batches of requests and due timers off the intake and the timer queue
