@@ -211,13 +211,17 @@ func jsonProblem(err error) string {
 		case "term":
 			want = "a constraint"
 		}
-		if strings.HasPrefix(te.Field, "values") && te.Field != "values" {
-			want, te.Field = "strings", "values"
-		}
-		return fmt.Sprintf("%q must be %s, not %s", te.Field, want, te.Value)
+		return fmt.Sprintf("%q must be %s, found %s %s", te.Field, want, article(te.Value), te.Value)
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	return msg
+}
+
+func article(s string) string {
+	if s != "" && strings.ContainsAny(s[:1], "aeiou") {
+		return "an"
+	}
+	return "a"
 }
 
 func takes(fs []string) string {
