@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 )
 
@@ -34,8 +33,10 @@ func (n *Notifier) NotifyMany(ctx context.Context, ns, typ string, c Constraint,
 	if err != nil {
 		return Receipt{}, err
 	}
+	want := map[string]bool{ns: true}
+	c.namespaces(want)
 	sent := map[string]bool{} // SCAN may return a key twice
-	err = n.eachSession(ctx, func(id string, a Attributes) error {
+	err = n.eachSession(ctx, want, func(id string, a Attributes) error {
 		if sent[id] || !c.Match(a, ns) {
 			return nil
 		}
@@ -60,9 +61,10 @@ type sessionDoc struct {
 	Attributes Attributes `json:"attributes"`
 }
 
-// eachSession calls f with every session of the read model that is not destroyed, on
-// the calling goroutine, while another goroutine scans ahead.
-func (n *Notifier) eachSession(ctx context.Context, f func(id string, a Attributes) error) error {
+// eachSession calls f with every session of the read model that is not destroyed, with
+// its attributes in the namespaces of want, on the calling goroutine, while another
+// goroutine scans ahead.
+func (n *Notifier) eachSession(ctx context.Context, want map[string]bool, f func(id string, a Attributes) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []string, 2)
@@ -100,11 +102,11 @@ func (n *Notifier) eachSession(ctx context.Context, f func(id string, a Attribut
 			if !ok {
 				continue // deleted since the scan
 			}
-			var doc sessionDoc
-			if json.Unmarshal([]byte(s), &doc) != nil || doc.Destroyed {
+			destroyed, a := readDoc(s, want)
+			if destroyed {
 				continue
 			}
-			if err := f(keys[i][len(Domain)+1:], doc.Attributes); err != nil {
+			if err := f(keys[i][len(Domain)+1:], a); err != nil {
 				return err
 			}
 		}
