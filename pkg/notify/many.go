@@ -63,41 +63,29 @@ type sessionDoc struct {
 
 // eachSession calls f with every session of the read model that is not destroyed, with
 // its attributes in the namespaces of want, on the calling goroutine, while another
-// goroutine scans ahead.
+// goroutine reads ahead (SCAN, then MGET of the keys it returned).
 func (n *Notifier) eachSession(ctx context.Context, want map[string]bool, f func(id string, a Attributes) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []string, 2)
-	scanErr := make(chan error, 1)
+	type batch struct {
+		keys []string
+		docs []any
+	}
+	batches := make(chan batch, 2)
+	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		var cursor uint64
-		for {
-			keys, next, err := n.rdb.Scan(ctx, cursor, sessionKeys, scanCount).Result()
-			if err != nil {
-				scanErr <- err
-				return
+		readErr <- n.read(ctx, func(keys []string, docs []any) bool {
+			select {
+			case batches <- batch{keys, docs}:
+				return true
+			case <-ctx.Done():
+				return false
 			}
-			if len(keys) > 0 {
-				select {
-				case batches <- keys:
-				case <-ctx.Done():
-					scanErr <- ctx.Err()
-					return
-				}
-			}
-			if cursor = next; cursor == 0 {
-				scanErr <- nil
-				return
-			}
-		}
+		})
 	}()
-	for keys := range batches {
-		docs, err := n.rdb.MGet(ctx, keys...).Result()
-		if err != nil {
-			return unavailable(ctx, err)
-		}
-		for i, d := range docs {
+	for b := range batches {
+		for i, d := range b.docs {
 			s, ok := d.(string)
 			if !ok {
 				continue // deleted since the scan
@@ -106,15 +94,39 @@ func (n *Notifier) eachSession(ctx context.Context, want map[string]bool, f func
 			if destroyed {
 				continue
 			}
-			if err := f(keys[i][len(Domain)+1:], a); err != nil {
+			if err := f(b.keys[i][len(Domain)+1:], a); err != nil {
 				return err
 			}
 		}
 	}
-	if err := <-scanErr; err != nil {
+	if err := <-readErr; err != nil {
 		return unavailable(ctx, err)
 	}
 	return nil
+}
+
+// read hands the session documents to f a batch at a time, with their keys, until f
+// returns false or every key was scanned.
+func (n *Notifier) read(ctx context.Context, f func(keys []string, docs []any) bool) error {
+	var cursor uint64
+	for {
+		keys, next, err := n.rdb.Scan(ctx, cursor, sessionKeys, scanCount).Result()
+		if err != nil {
+			return err
+		}
+		if len(keys) > 0 {
+			docs, err := n.rdb.MGet(ctx, keys...).Result()
+			if err != nil {
+				return err
+			}
+			if !f(keys, docs) {
+				return ctx.Err()
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
 }
 
 // unavailable is ctx's error if it ended, else err as ErrUnavailable.
