@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/nats-io/nats.go"
 
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/failure"
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/sse"
@@ -122,7 +124,9 @@ func readRequest(w http.ResponseWriter, r *http.Request, many bool) (request, er
 // too slow (C8: bounded memory, nobody else slowed).
 const listenBuffer = 256
 
-// stream serves GET /session/{id}/notifications.
+// stream serves GET /session/{id}/notifications. It ends when the session is destroyed:
+// each of the session's events (on its NATS subject, published after the read model has
+// the new state) has the read model checked.
 func (n *Notifier) stream(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	if err := CheckID(id); err != nil {
@@ -133,6 +137,12 @@ func (n *Notifier) stream(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, err)
 		return
 	}
+	changed, stop, err := n.watch(id)
+	if err != nil {
+		httpapi.WriteError(w, err)
+		return
+	}
+	defer stop() // before Listen, whose flush makes the server know both
 	got := make(chan Notification, listenBuffer)
 	gone := make(chan struct{})
 	var once sync.Once
@@ -170,6 +180,11 @@ func (n *Notifier) stream(w http.ResponseWriter, r *http.Request) {
 			if err := st.Flush(); err != nil {
 				return
 			}
+		case <-changed:
+			if errors.Is(n.checkNotDestroyed(st.Context(), id), ErrNotFound) {
+				return // destroyed: the stream ends, as C8's events of an entity that ended
+			}
+			continue
 		case <-keepalive.C:
 			if err := st.Keepalive(); err != nil {
 				return
@@ -177,4 +192,20 @@ func (n *Notifier) stream(w http.ResponseWriter, r *http.Request) {
 		}
 		keepalive.Reset(sse.Keepalive)
 	}
+}
+
+// watch signals on changed (at most one signal waiting) each time an event of session id
+// is published. stop ends it.
+func (n *Notifier) watch(id string) (changed <-chan struct{}, stop func(), err error) {
+	c := make(chan struct{}, 1)
+	sub, err := n.nc.Subscribe(event.Subject(event.Stream(Domain, id)), func(*nats.Msg) {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return nil, nil, ErrUnavailable.With("nats: " + err.Error())
+	}
+	return c, func() { sub.Unsubscribe() }, nil //nolint:errcheck // closed already
 }

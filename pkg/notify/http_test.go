@@ -193,3 +193,42 @@ func TestHTTPBadInput(t *testing.T) {
 		t.Fatalf("sent %v besides the marker %s", ids, marker)
 	}
 }
+
+// TestHTTPStreamEndsOnDestroy: a session's notification stream ends once an event of the
+// session shows it destroyed in the read model; an event that does not keeps it open.
+func TestHTTPStreamEndsOnDestroy(t *testing.T) {
+	p := startParts(t)
+	base := serve(t, p)
+	id := newID()
+	writeSessions(t, p.rdb, []session{{id: id, attributes: map[string]map[string]string{"app": {"k": "v"}}}})
+	lines := stream(t, base, id)
+	next(t, lines) // retry:
+	nc := p.conn(t)
+	// an event of the session that leaves it alive: the stream goes on
+	if err := nc.Publish("events.session."+id, []byte(`{"version":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.n.Notify(context.Background(), id, "app", "still-open", nil); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, lines); ev[0] != "event: still-open" {
+		t.Fatalf("event %q", ev)
+	}
+	writeSessions(t, p.rdb, []session{{id: id, destroyed: true}})
+	if err := nc.Publish("events.session."+id, []byte(`{"version":3}`)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				return // ended
+			}
+			if l != "" && !strings.HasPrefix(l, ":") {
+				t.Fatalf("after destroy: %q", l)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the stream of a destroyed session did not end within 20 s")
+		}
+	}
+}
