@@ -15,8 +15,9 @@
 //	uneventful ksuid                          a new KSUID: an entity id (W=$(uneventful ksuid))
 //	uneventful events watch wallet.<id>       one entity's events, live (also: wallet., queue., none: all)
 //	uneventful call wallet.credit <id> '{"amount": 5}'   a command through the bus (call.go: exit statuses)
+//	uneventful notify <session> <ns> <type> [payload]   a notification to a session (also: many, listen)
 //
-// Every command but ksuid and events watch (-url, default http://localhost:$HTTP_PORT)
+// Every command but ksuid, events watch and notify (-url, default http://localhost:$HTTP_PORT)
 // takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
 package main
 
@@ -42,6 +43,9 @@ const usage = `usage: uneventful <command> [flags] [args]
   service list
   domain connections
   events watch [<domain>.<id> | <prefix>.] [-after N|end] [-url http://localhost:$HTTP_PORT]
+  notify <session-id> <namespace> <type> [<payload JSON>] [-url ...]
+  notify many <namespace> <type> <constraint JSON> [<payload JSON>] [-url ...]
+  notify listen <session-id> [-url ...]   (notifications are ephemeral: only while listening)
   example check multiple-domain   (exit status: is the outcome casual's?)
   ksuid                           a new KSUID (an entity id); needs no NATS server
   call <domain>.<command> <id> [json] | service.<name> [json] [-command C]
@@ -81,6 +85,7 @@ var commands = map[string]command{
 	"ksuid":                ksuidNew,
 	"events watch":         eventsWatch,
 	"call":                 callCmd,
+	"notify":               notifyCmd,
 }
 
 func main() {

@@ -38,8 +38,9 @@ type ServerConfig struct {
 
 // RunServer serves the HTTP API of domain d until ctx is done, then finishes in-flight
 // requests and returns. It returns at once with an error if it cannot start (d's
-// commands and views break a rule of docs/domains.md, its address is taken).
-func RunServer[S any](ctx context.Context, cfg ServerConfig, d Served[S]) error {
+// commands and views break a rule of docs/domains.md, its address is taken). opts add
+// routes (extend.go).
+func RunServer[S any](ctx context.Context, cfg ServerConfig, d Served[S], opts ...ServerOption) error {
 	c := cfg.Common.WithDefaults()
 	if err := checkAPI(d); err != nil {
 		return err
@@ -75,5 +76,8 @@ func RunServer[S any](ctx context.Context, cfg ServerConfig, d Served[S]) error 
 	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
 	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": NATSCheck(nc), "redis": proj.Ping})
 	api.Mount(r)
+	if err := mountExtra(r, Deps{NATS: nc, Redis: rdb, Log: c.Log}, opts); err != nil {
+		return err
+	}
 	return Serve(ctx, ln, c.Log, r)
 }
