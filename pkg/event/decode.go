@@ -44,8 +44,9 @@ func DecodeArray(dst []Envelope, b []byte, up *Upcasters) ([]Envelope, error) {
 
 // DecodeLog is DecodeArray for rows this project wrote itself (with json.Marshal) and
 // stored, read in bulk by a replay: it trusts them to be valid JSON, with strings in
-// valid UTF-8 and without control characters, as json.Marshal writes them, and leaves
-// Time zero; those are the costliest checks of DecodeArray. A replay of millions of
+// valid UTF-8 and without control characters, as json.Marshal writes them, and does
+// not read Time (zero, but for an envelope left to json.Unmarshal); those are the
+// costliest checks of DecodeArray. A replay of millions of
 // events uses it. What it cannot read directly (an escape in a string, keys in other
 // case) goes through json.Unmarshal, as in DecodeArray.
 func DecodeLog(dst []Envelope, b []byte, up *Upcasters) ([]Envelope, error) {

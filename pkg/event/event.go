@@ -1,5 +1,7 @@
 // Package event defines the envelope every event travels in: in the event log, on
-// JetStream and in the history.
+// JetStream and in the history; the one decoder of stored and published envelopes
+// (Decode, DecodeArray, DecodeLog); and Upcasters, which bring events stored in an older
+// version of their type's format to the current one.
 package event
 
 import (
