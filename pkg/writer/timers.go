@@ -66,6 +66,7 @@ func (w *Writer[S]) loadTimers(ctx context.Context) error {
 		owned[p] = true
 	}
 	prefix := w.name + "."
+	defer func() { w.log.Info("timers loaded", "pending", len(w.tm.queue), "entities", len(w.tm.sets)) }()
 	return w.store.Timers(ctx, func(t sqlite.Timer) error {
 		id, ok := strings.CutPrefix(t.Stream, prefix)
 		if !ok || len(owned) > 0 && !owned[command.Partition(id, w.cfg.Partitions)] {
