@@ -216,7 +216,11 @@ func diffTimers(old, next []sqlite.Timer) []sqlite.TimerChange {
 
 // timersOf returns the domain's timers of state as stored, by key (the last of a key wins).
 func (w *Writer[S]) timersOf(stream string, state S) []sqlite.Timer {
-	list := w.sched(state)
+	return timerRows(stream, w.sched(state))
+}
+
+// timerRows returns the timers of list as stored, by key (the last of a key wins).
+func timerRows(stream string, list []aggregate.Timer) []sqlite.Timer {
 	out := make([]sqlite.Timer, 0, len(list))
 	for _, t := range list {
 		// At as the table stores it: unix nanoseconds (a zero At fires at once)
