@@ -125,6 +125,14 @@ func findTimer(set []sqlite.Timer, key string) (sqlite.Timer, bool) {
 	return sqlite.Timer{}, false
 }
 
+// stillListed reports whether the entity's state lists t with the same At and command:
+// a timer taken from the queue may have been superseded by a command decided before it in
+// the same batch.
+func (w *Writer[S]) stillListed(e *entity[S], t *sqlite.Timer) bool {
+	now, ok := findTimer(w.timersOf("", e.state), t.Key)
+	return ok && now.At.Equal(t.At) && now.Command == t.Command && string(now.Data) == string(t.Data)
+}
+
 // pendingTimer reports whether stream has a timer not fired yet.
 func (w *Writer[S]) pendingTimer(stream string) bool {
 	for _, t := range w.tm.sets[stream] {
