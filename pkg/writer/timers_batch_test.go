@@ -75,7 +75,7 @@ func TestTimerSupersededInItsOwnBatch(t *testing.T) {
 	due := time.Now().Add(-time.Millisecond) // already due
 	w.process([]*pending{set(due)})
 	later := time.Now().Add(time.Hour)
-	batch := []*pending{set(later)}                      // the renew, taken first from the intake
+	batch := []*pending{set(later)}                       // the renew, taken first from the intake
 	batch = append(batch, w.dueTimers(time.Now(), 10)...) // then the timer it supersedes
 	if len(batch) != 2 {
 		t.Fatalf("%d timers due, want 1", len(batch)-1)
