@@ -406,3 +406,34 @@ func TestPinnedEntitiesAreNotEvicted(t *testing.T) {
 		}
 	}
 }
+
+// TestTimersFiredByTheOwningWriter: a writer fires only the timers of the partitions it
+// owns; the others wait in the store for the writer that owns them.
+func TestTimersFiredByTheOwningWriter(t *testing.T) {
+	p := newParts(t)
+	path := dbPath(t)
+	r := startWriter(t, p, tick{}, path, writer.Config{})
+	c := command.NewClient(p.nc, "tick", 0, 10*time.Second)
+	mine, other := ksuid.New().String(), ksuid.New().String()
+	for command.Partition(other, command.DefaultPartitions) == command.Partition(mine, command.DefaultPartitions) {
+		other = ksuid.New().String()
+	}
+	at := time.Now().Add(time.Second)
+	tickSend(t, c, mine, "schedule", tickData{Key: "k", At: at.UnixNano()})
+	tickSend(t, c, other, "schedule", tickData{Key: "k", At: at.UnixNano()})
+	r.stop()
+	r = startWriter(t, p, tick{}, path, writer.Config{Owned: []int{command.Partition(mine, command.DefaultPartitions)}})
+	stacktest.Eventually(t, 10*time.Second, func() error {
+		if tickOf(t, r.store, mine).Fired["k"] != 1 {
+			return fmt.Errorf("the owned entity's timer has not fired")
+		}
+		return nil
+	})
+	// Fired in At order: had the other been taken, it would have fired by now.
+	if n := tickOf(t, r.store, other).Fired["k"]; n != 0 {
+		t.Fatalf("the timer of a partition the writer does not own fired %d times", n)
+	}
+	if _, unfired := storedTimers(t, r.store); unfired != 1 {
+		t.Fatalf("%d timers unfired; want the other partition's", unfired)
+	}
+}
