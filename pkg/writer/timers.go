@@ -66,6 +66,7 @@ func (w *Writer[S]) loadTimers(ctx context.Context) error {
 		owned[p] = true
 	}
 	prefix := w.name + "."
+	defer func() { w.log.Info("timers loaded", "pending", len(w.tm.queue), "entities", len(w.tm.sets)) }()
 	return w.store.Timers(ctx, func(t sqlite.Timer) error {
 		id, ok := strings.CutPrefix(t.Stream, prefix)
 		if !ok || len(owned) > 0 && !owned[command.Partition(id, w.cfg.Partitions)] {
@@ -122,6 +123,14 @@ func findTimer(set []sqlite.Timer, key string) (sqlite.Timer, bool) {
 		}
 	}
 	return sqlite.Timer{}, false
+}
+
+// stillListed reports whether the entity's state lists t with the same At and command:
+// a timer taken from the queue may have been superseded by a command decided before it in
+// the same batch.
+func (w *Writer[S]) stillListed(e *entity[S], t *sqlite.Timer) bool {
+	now, ok := findTimer(w.timersOf("", e.state), t.Key)
+	return ok && now.At.Equal(t.At) && now.Command == t.Command && string(now.Data) == string(t.Data)
 }
 
 // pendingTimer reports whether stream has a timer not fired yet.
@@ -215,7 +224,11 @@ func diffTimers(old, next []sqlite.Timer) []sqlite.TimerChange {
 
 // timersOf returns the domain's timers of state as stored, by key (the last of a key wins).
 func (w *Writer[S]) timersOf(stream string, state S) []sqlite.Timer {
-	list := w.sched(state)
+	return timerRows(stream, w.sched(state))
+}
+
+// timerRows returns the timers of list as stored, by key (the last of a key wins).
+func timerRows(stream string, list []aggregate.Timer) []sqlite.Timer {
 	out := make([]sqlite.Timer, 0, len(list))
 	for _, t := range list {
 		// At as the table stores it: unix nanoseconds (a zero At fires at once)
