@@ -89,10 +89,10 @@ func Main(args []string, getenv func(string) string) int {
 }
 
 // Configure reads the tracker's configuration: Common with HTTP_ADDR defaulting to
-// LocalAddr(8082), HISTORY_URL (default http://127.0.0.1:8081) and TRACKER_WINDOW
+// LocalAddr(8083), HISTORY_URL (default http://127.0.0.1:8081) and TRACKER_WINDOW
 // (default 168h: seven days).
 func Configure(e *service.Env) Config {
-	c := e.Common(e.LocalAddr(8082))
+	c := e.Common(e.LocalAddr(8083))
 	return Config{Common: c, Options: Options{
 		HistoryURL: e.String("HISTORY_URL", "http://127.0.0.1:8081"),
 		Window:     e.Duration("TRACKER_WINDOW", DefaultWindow),

@@ -4,7 +4,7 @@
 // follows it live.
 //
 // Environment: HISTORY_URL (default http://127.0.0.1:8081), TRACKER_WINDOW (how long
-// completed items stay; default 168h), HTTP_ADDR (default $BIND_ADDR:8082, BIND_ADDR
+// completed items stay; default 168h), HTTP_ADDR (default $BIND_ADDR:8083, BIND_ADDR
 // default 127.0.0.1), LOG_LEVEL, PPROF_ADDR. A value that is set but invalid stops it at
 // start (exit 2).
 package main
