@@ -93,6 +93,8 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the wallet's balance is %q, want 5.00 (the payment credited it)", balance)
 	}
 
+	// The counters follow (the page reloads them at most once a second).
+	waitFor(ctx, t, b, "the counters of payments and payments.error", `[...document.querySelectorAll("#queues tbody th")].map(th => th.textContent).join(" ") === "payments payments.error"`)
 	if path := os.Getenv("TRACKER_SCREENSHOT"); path != "" {
 		png, err := b.screenshot(ctx)
 		if err != nil {
