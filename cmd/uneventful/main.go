@@ -3,7 +3,7 @@
 //
 //	uneventful queue list                     queues: name group rc rd count size avg EQ DQ UC last
 //	uneventful queue messages <queue>         its messages, without consuming them
-//	echo test | uneventful queue enqueue b1   prints the message id
+//	echo test | uneventful queue enqueue b1   prints the message id (-correlation-id: its work item's id)
 //	uneventful queue dequeue <queue>          prints the payload (dequeued and committed)
 //	uneventful queue restore <queue>          moves <queue>.error back to <queue>
 //	uneventful queue clear <queue>            removes every message not dequeued

@@ -20,6 +20,13 @@ const (
 	MessageIDHeader = "Uneventful-Message-Id"
 	// TypeHeader carries the payload type.
 	TypeHeader = "Uneventful-Type"
+	// CorrelationHeader carries the correlation id of the message behind a call: a
+	// service that sends commands or enqueues messages passes it on (command.Request's
+	// CorrelationID, queue.EnqueueOptions' CorrelationID) so they stay in its work item.
+	CorrelationHeader = "Uneventful-Correlation-Id"
+	// CausationHeader carries the id of the event that caused the call (the message's
+	// "dequeued" event).
+	CausationHeader = "Uneventful-Causation-Id"
 )
 
 // ServicesListSubject is answered by every service instance with its call statistics.
