@@ -20,6 +20,9 @@ type Envelope struct {
 	CorrelationID string          `json:"correlation_id,omitempty"`
 	CausationID   string          `json:"causation_id,omitempty"`
 	Time          time.Time       `json:"time"`
+
+	// Schema is the version of Data's format (Upcasters); 0, absent, is version 1.
+	Schema int `json:"schema,omitempty"`
 }
 
 // NewID returns a new KSUID string.

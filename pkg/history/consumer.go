@@ -257,7 +257,7 @@ func (c *copier) copyBatch(ctx context.Context, batch []jetstream.Msg, first boo
 			continue // delivered again; stored already
 		}
 		next = seq + 1
-		e, err := decodeEvent(m.Data())
+		e, err := event.Decode(m.Data(), c.store.up)
 		if err != nil {
 			c.log.Error("history: dropping a message that is not an event", "subject", m.Subject(), "stream_seq", seq, "err", err)
 			continue

@@ -179,6 +179,7 @@ func (w *Writer[S]) accept(p *pending, e *entity[S], events []aggregate.Event, n
 		next.version++
 		env := event.Envelope{ID: event.NewID(), Stream: p.stream, Version: next.version, Type: ev.Type, Data: ev.Data,
 			CommandID: p.row.CommandID, CorrelationID: p.req.CorrelationID, CausationID: p.row.CommandID, Time: now}
+		w.up.Stamp(&env)
 		b, _ := json.Marshal(env)
 		entries = append(entries, redis.Entry{Version: next.version, JSON: b})
 		p.msgs = append(p.msgs, outbox.Message{ID: env.ID, Stream: p.stream, JSON: b})

@@ -8,16 +8,18 @@ import (
 	"sync"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 )
 
 // The replay behind Verify: the event log read in chunks, split by stream into parts
-// folded in parallel.
+// folded in parallel. Events are decoded by event.DecodeLog and upcast to their
+// current versions before the domain sees them.
 
-// replay folds every accepted event with seq <= last through d, each stream by one of
-// GOMAXPROCS folds (fold partOf(stream)), and returns the folds and the first error of
-// reading or folding.
-func replay[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[S], last int64) ([]*fold[S], error) {
+// replay folds every accepted event with seq <= last through d, upcast by up, each
+// stream by one of GOMAXPROCS folds (fold partOf(stream)), and returns the folds and the
+// first error of reading or folding.
+func replay[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[S], up *event.Upcasters, last int64) ([]*fold[S], error) {
 	folds := make([]*fold[S], runtime.GOMAXPROCS(0))
 	chans := make([]chan replayPart, len(folds))
 	var wg sync.WaitGroup
@@ -32,7 +34,7 @@ func replay[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[
 			}
 		}(folds[i], chans[i])
 	}
-	err := readLog(ctx, store, last, len(folds), func(parts []replayPart) {
+	err := readLog(ctx, store, up, last, len(folds), func(parts []replayPart) {
 		for i, p := range parts {
 			if len(p.rows) > 0 {
 				chans[i] <- p
@@ -55,7 +57,7 @@ func replay[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[
 // events, parsed by the reader.
 type replayPart struct {
 	rows   []replayRow
-	events []storedEvent
+	events []event.Envelope
 }
 
 type replayRow struct {
@@ -90,9 +92,10 @@ func (a *arena) copy(b []byte) []byte {
 var replayChunk int64 = 16384
 
 // readLog reads the accepted rows with seq <= last in chunks of replayChunk seqs, as many
-// chunks at once as there are parts, each on a connection of its own, and hands each
-// chunk to deliver in seq order, split into parts by stream (part partOf(stream, parts)).
-func readLog(ctx context.Context, store *sqlite.Store, last int64, parts int, deliver func([]replayPart)) error {
+// chunks at once as there are parts, each on a connection of its own, decodes their
+// events (upcast by up), and hands each chunk to deliver in seq order, split into parts
+// by stream (part partOf(stream, parts)).
+func readLog(ctx context.Context, store *sqlite.Store, up *event.Upcasters, last int64, parts int, deliver func([]replayPart)) error {
 	type chunk struct {
 		parts []replayPart
 		err   error
@@ -125,13 +128,13 @@ func readLog(ctx context.Context, store *sqlite.Store, last int64, parts int, de
 				ch := chunk{parts: make([]replayPart, parts)}
 				for i := range ch.parts {
 					size := int(replayChunk)/parts + int(replayChunk)/16 // rows, mostly one event each
-					ch.parts[i] = replayPart{rows: make([]replayRow, 0, size), events: make([]storedEvent, 0, size)}
+					ch.parts[i] = replayPart{rows: make([]replayRow, 0, size), events: make([]event.Envelope, 0, size)}
 				}
 				ch.err = lr.ForEachAccepted(ctx, c*replayChunk, min((c+1)*replayChunk, last), func(seq int64, stream []byte, version int64, events []byte) error {
 					p := &ch.parts[partOf(stream, parts)]
 					n := len(p.events)
 					var err error
-					if p.events, err = splitEvents(p.events, events); err != nil {
+					if p.events, err = event.DecodeLog(p.events, events, up); err != nil {
 						return fmt.Errorf("%s v%d: %w", stream, version, err)
 					}
 					for i := n; i < len(p.events); i++ {

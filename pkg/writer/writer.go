@@ -20,6 +20,7 @@ import (
 
 	"uneventful.dev/uneventful/pkg/aggregate"
 	"uneventful.dev/uneventful/pkg/command"
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/failure"
 	"uneventful.dev/uneventful/pkg/outbox"
@@ -68,6 +69,7 @@ type Writer[S any] struct {
 	nc     *nats.Conn
 	pub    *outbox.Publisher
 	log    *slog.Logger
+	up     *event.Upcasters // the domain's, set by Run
 
 	intake    chan *pending
 	committed chan []*pending
@@ -113,6 +115,10 @@ func New[S any](d aggregate.Domain[S], store *sqlite.Store, proj *redis.Projecti
 // Run serves requests until ctx is done, then stops taking requests, finishes the ones
 // it took, and returns.
 func (w *Writer[S]) Run(ctx context.Context) error {
+	var err error
+	if w.up, err = event.NewUpcasters(w.domain); err != nil {
+		return err
+	}
 	subs, err := w.subscribe()
 	if err != nil {
 		return err
