@@ -67,13 +67,9 @@ func mountBulk(r chi.Router, s *Store) {
 	})
 }
 
-// DecodeEnvelope decodes an event envelope as the history stores and serves it (an SSE
-// event's data on GET /history/events): canonical JSON without reflection, anything else
-// with encoding/json. The result's strings may share memory with nothing else.
-func DecodeEnvelope(b []byte) (event.Envelope, error) { return decodeEvent(b) }
-
-// DecodeEntry decodes one line of GET /history/bulk.
-func DecodeEntry(line []byte) (Entry, error) {
+// DecodeEntry decodes one line of GET /history/bulk with event.Decode, upcasting through
+// up (nil: as served, which the history already upcast with its own).
+func DecodeEntry(line []byte, up *event.Upcasters) (Entry, error) {
 	const prefix = `{"position":`
 	if !bytes.HasPrefix(line, []byte(prefix)) {
 		return Entry{}, errors.New("history: bulk line without a position")
@@ -89,7 +85,7 @@ func DecodeEntry(line []byte) (Entry, error) {
 	}
 	env := rest[i:] // ,"id":...}
 	env[0] = '{'    // the line is ours: reuse it
-	e, err := decodeEvent(env)
+	e, err := event.Decode(env, up)
 	env[0] = ','
 	if err != nil {
 		return Entry{}, err
@@ -97,10 +93,11 @@ func DecodeEntry(line []byte) (Entry, error) {
 	return Entry{Position: pos, Envelope: e}, nil
 }
 
-// ReadBulk reads GET {base}/history/bulk?after=&limit= with client and calls each with
+// ReadBulk reads GET {base}/history/bulk?after=&limit= with client, decodes each line
+// (DecodeEntry, with up) and calls each with
 // every entry in order; it returns how many it read and the last position read (after if
 // none). An answer cut short mid-line is an error.
-func ReadBulk(ctx context.Context, client *http.Client, base string, after int64, limit int, each func(Entry) error) (int, int64, error) {
+func ReadBulk(ctx context.Context, client *http.Client, base string, after int64, limit int, up *event.Upcasters, each func(Entry) error) (int, int64, error) {
 	url := base + "/history/bulk?after=" + strconv.FormatInt(after, 10) + "&limit=" + strconv.Itoa(limit)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -136,7 +133,7 @@ func ReadBulk(ctx context.Context, client *http.Client, base string, after int64
 			}
 			return n, last, err
 		}
-		e, err := DecodeEntry(line[:len(line)-1])
+		e, err := DecodeEntry(line[:len(line)-1], up)
 		if err != nil {
 			return n, last, err
 		}

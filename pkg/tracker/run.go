@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/service"
 	"uneventful.dev/uneventful/pkg/sse"
@@ -71,15 +72,20 @@ func Run(ctx context.Context, cfg Config) error {
 	return err
 }
 
-// Main runs the tracker (Configure says what it reads); the whole of
-// services/tracker/main.go is
+// Main runs the tracker (Configure says what it reads), upcasting the events of domains
+// (those that implement aggregate.Versioned); the whole of services/tracker/main.go is
 //
-//	func main() { os.Exit(tracker.Main(os.Args[1:], os.Getenv)) }
-func Main(args []string, getenv func(string) string) int {
+//	func main() { os.Exit(tracker.Main(os.Args[1:], os.Getenv, wallet.Domain{})) }
+func Main(args []string, getenv func(string) string, domains ...interface{ Name() string }) int {
 	env := service.NewEnv(getenv)
 	cfg := Configure(env)
 	if len(args) > 0 {
 		return service.Usage(cfg.Common.Log, "tracker", args, "")
+	}
+	var err error
+	if cfg.Upcasters, err = event.NewUpcasters(domains...); err != nil {
+		cfg.Common.Log.Error("tracker: the domains' upcasters", "err", err.Error())
+		return 2
 	}
 	if err := cfg.Options.Validate(); err != nil {
 		cfg.Common.Log.Error("tracker: invalid configuration", "err", err.Error())

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/history"
 	"uneventful.dev/uneventful/pkg/sse"
 )
@@ -27,6 +28,9 @@ type Options struct {
 	Log        *slog.Logger                   // default slog.Default()
 	Page       int                            // entries per bulk request; default history.BulkPage
 	Replayed   func(n int64, d time.Duration) // if set, called once the replay is done
+	// Upcasters bring events of older schema versions to the current ones (event.Decode);
+	// the history serves them upcast with its own, so nil reads them as served.
+	Upcasters *event.Upcasters
 }
 
 // Validate checks the options.
@@ -95,7 +99,7 @@ func (t *Tracker) Replay(ctx context.Context) error {
 		t.mu.RLock()
 		after := t.m.Position()
 		t.mu.RUnlock()
-		n, _, err := history.ReadBulk(ctx, t.o.Client, t.o.HistoryURL, after, t.o.Page, func(e history.Entry) error {
+		n, _, err := history.ReadBulk(ctx, t.o.Client, t.o.HistoryURL, after, t.o.Page, t.o.Upcasters, func(e history.Entry) error {
 			t.mu.Lock()
 			t.m.apply(e)
 			t.mu.Unlock()
@@ -141,7 +145,7 @@ func (t *Tracker) Follow(ctx context.Context) error {
 		t.o.Log.Info("tracker: following the history", "after", after)
 	}}
 	return f.Follow(ctx, t.o.HistoryURL+"/history/events", after, func(ev sse.Event) error {
-		env, err := history.DecodeEnvelope(ev.Data)
+		env, err := event.Decode(ev.Data, t.o.Upcasters)
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,8 @@ package main
 import (
 	"os"
 
+	"uneventful.dev/uneventful/domains/wallet"
 	"uneventful.dev/uneventful/pkg/tracker"
 )
 
-func main() { os.Exit(tracker.Main(os.Args[1:], os.Getenv)) }
+func main() { os.Exit(tracker.Main(os.Args[1:], os.Getenv, wallet.Domain{})) }
