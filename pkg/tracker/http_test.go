@@ -18,7 +18,7 @@ import (
 )
 
 // startTracker runs the tracker service (Run) on a :0 port against historyURL.
-func startTracker(t *testing.T, historyURL string) string {
+func startTracker(t testing.TB, historyURL string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

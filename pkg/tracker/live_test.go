@@ -18,7 +18,12 @@ import (
 // writer serves it.
 func historyServer(t testing.TB) (*history.Store, *httptest.Server) {
 	t.Helper()
-	s, err := history.Open(context.Background(), filepath.Join(t.TempDir(), "history.db"))
+	return historyServerAt(t, filepath.Join(t.TempDir(), "history.db"))
+}
+
+func historyServerAt(t testing.TB, path string) (*history.Store, *httptest.Server) {
+	t.Helper()
+	s, err := history.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
