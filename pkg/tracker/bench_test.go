@@ -5,11 +5,13 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,29 +47,33 @@ func benchHistory(b *testing.B, n int, t0 time.Time) (string, string, int64) {
 // in bulk (GET /history/bulk over loopback, history and tracker in this process) until
 // it serves, with the events inside the window (every item kept) and outside it (every
 // completed item skipped), beside the ceiling: the same rows read raw from the
-// history's SQLite file (every column scanned, nothing decoded).
+// history's SQLite file (every column scanned, nothing decoded). TRACKER_BENCH_EVENTS sets
+// another size.
 //
 //	go test -run x -bench Replay -benchtime 1x ./pkg/tracker/
 func BenchmarkReplay(b *testing.B) {
-	const events = 1_000_000
+	events := 1_000_000
+	if n, err := strconv.Atoi(os.Getenv("TRACKER_BENCH_EVENTS")); err == nil && n > 0 {
+		events = n // a smaller history, for profiles
+	}
 	for _, tc := range []struct {
 		name string
 		age  time.Duration
 	}{{"in_window", time.Hour}, {"outside_window", 30 * 24 * time.Hour}} {
 		b.Run(tc.name, func(b *testing.B) {
 			path, url, newest := benchHistory(b, events, time.Now().UTC().Add(-tc.age))
-			raw := rawRead(b, path, newest)
+			raw, rawCPU := rawRead(b, path, newest)
 			b.ResetTimer()
-			var d time.Duration
+			var d, cpu time.Duration
 			var items int
 			for range b.N {
 				tr := newTracker(b, url, tracker.Options{})
 				runtime.GC()
-				began := time.Now()
+				began, cpu0 := time.Now(), cpuTime()
 				if err := tr.Replay(context.Background()); err != nil {
 					b.Fatal(err)
 				}
-				d = time.Since(began)
+				d, cpu = time.Since(began), cpuTime()-cpu0
 				if !tr.Ready() || tr.Position() != newest {
 					b.Fatalf("replayed to %d of %d", tr.Position(), newest)
 				}
@@ -80,6 +86,10 @@ func BenchmarkReplay(b *testing.B) {
 			b.ReportMetric(float64(newest)/raw.Seconds(), "raw_events/s")
 			b.ReportMetric(raw.Seconds()/d.Seconds(), "ratio_to_raw")
 			b.ReportMetric(float64(items), "items_kept")
+			// CPU time of this process (history server and tracker) per event: what the
+			// machine's load does not change.
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(newest), "cpu_ns/event")
+			b.ReportMetric(float64(rawCPU.Nanoseconds())/float64(newest), "raw_cpu_ns/event")
 		})
 	}
 }
@@ -87,16 +97,16 @@ func BenchmarkReplay(b *testing.B) {
 // rawRead reads every row of the history's file as a reader without any model would:
 // every column into sql.RawBytes, in position order. It returns the second pass's time
 // (the first warms the page cache, as the history's own reads are warm).
-func rawRead(b *testing.B, path string, newest int64) time.Duration {
+func rawRead(b *testing.B, path string, newest int64) (time.Duration, time.Duration) {
 	b.Helper()
 	db, err := sqlitedb.Open(path, true, sqlitedb.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	var d time.Duration
+	var d, cpu time.Duration
 	for range 2 {
-		began := time.Now()
+		began, cpu0 := time.Now(), cpuTime()
 		rows, err := db.Query(`SELECT position, event_id, stream, version, type, data, command_id, correlation_id, causation_id, time FROM history ORDER BY position`)
 		if err != nil {
 			b.Fatal(err)
@@ -117,9 +127,18 @@ func rawRead(b *testing.B, path string, newest int64) time.Duration {
 			b.Fatalf("raw read: %d rows of %d: %v", n, newest, err)
 		}
 		rows.Close()
-		d = time.Since(began)
+		d, cpu = time.Since(began), cpuTime()-cpu0
 	}
-	return d
+	return d, cpu
+}
+
+// cpuTime is the CPU time (user and system) this process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkMemory measures the model's heap: bytes per item in flight (a payment waiting
