@@ -68,7 +68,8 @@ func mountBulk(r chi.Router, s *Store) {
 }
 
 // DecodeEntry decodes one line of GET /history/bulk with event.Decode, upcasting through
-// up (nil: as served, which the history already upcast with its own).
+// up (nil: as served, which the history already upcast with its own). An envelope that
+// cannot be decoded is an error, with the entry's position in the Entry returned.
 func DecodeEntry(line []byte, up *event.Upcasters) (Entry, error) {
 	const prefix = `{"position":`
 	if !bytes.HasPrefix(line, []byte(prefix)) {
@@ -88,10 +89,13 @@ func DecodeEntry(line []byte, up *event.Upcasters) (Entry, error) {
 	e, err := event.Decode(env, up)
 	env[0] = ','
 	if err != nil {
-		return Entry{}, err
+		return Entry{Position: pos}, fmt.Errorf("%w at position %d: %v", errBadEnvelope, pos, err)
 	}
 	return Entry{Position: pos, Envelope: e}, nil
 }
+
+// errBadEnvelope: a bulk line whose envelope cannot be decoded (or upcast).
+var errBadEnvelope = errors.New("history: an envelope that cannot be decoded")
 
 // ReadBulk reads GET {base}/history/bulk?after=&limit= with client, decodes each line
 // (DecodeEntry, with up) and calls each with
@@ -134,6 +138,9 @@ func ReadBulk(ctx context.Context, client *http.Client, base string, after int64
 			return n, last, err
 		}
 		e, err := DecodeEntry(line[:len(line)-1], up)
+		if errors.Is(err, errBadEnvelope) {
+			err = nil // its position, without an event: the reader skips it
+		}
 		if err != nil {
 			return n, last, err
 		}

@@ -84,8 +84,9 @@ func (m *Model) Position() int64 { return m.position }
 func (m *Model) Len() int { return len(m.items) }
 
 // Apply folds one history entry into the model and reports whether it changed an item.
-// Entries must come in position order; one at or before Position is ignored. The entry's
-// Data is not kept.
+// Entries must come in position order; one at or before Position is ignored, one without
+// an event id (an envelope its reader could not decode) only advances Position. The
+// entry's Data is not kept.
 func (m *Model) Apply(e history.Entry) bool { return m.apply(e) != nil }
 
 func (m *Model) apply(e history.Entry) *item {
@@ -93,6 +94,9 @@ func (m *Model) apply(e history.Entry) *item {
 		return nil
 	}
 	m.position = e.Position
+	if e.ID == "" {
+		return nil
+	}
 	var it *item
 	if rest, ok := strings.CutPrefix(e.Stream, "queue."); ok {
 		it = m.applyQueue(e, rest)

@@ -146,8 +146,9 @@ func (t *Tracker) Follow(ctx context.Context) error {
 	}}
 	return f.Follow(ctx, t.o.HistoryURL+"/history/events", after, func(ev sse.Event) error {
 		env, err := event.Decode(ev.Data, t.o.Upcasters)
-		if err != nil {
-			return err
+		if err != nil { // skipped, as the bulk read skips it: its position counts
+			t.o.Log.Warn("tracker: an event that cannot be decoded; skipped", "position", ev.ID, "err", err)
+			env = event.Envelope{}
 		}
 		t.mu.Lock()
 		it := t.m.apply(history.Entry{Position: ev.ID, Envelope: env})
