@@ -2,6 +2,8 @@ package tracker_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
@@ -52,6 +54,9 @@ func appendAll(t testing.TB, s *history.Store, events []event.Envelope, batch in
 func newTracker(t testing.TB, url string, o tracker.Options) *tracker.Tracker {
 	t.Helper()
 	o.HistoryURL = url
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	tr, err := tracker.New(o)
 	if err != nil {
 		t.Fatal(err)
