@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // ErrNoID is returned by Decode for a JSON object without an event id: not an event.
@@ -38,7 +39,7 @@ func Decode(b []byte, up *Upcasters) (Envelope, error) {
 // row, with the same results, one allocation for the row's strings, and every e.Data
 // aliasing b. An envelope without an id is ErrNoID.
 func DecodeArray(dst []Envelope, b []byte, up *Upcasters) ([]Envelope, error) {
-	return decodeArray(dst, b, up, strict)
+	return decodeArray(dst, b, string(b), up, strict)
 }
 
 // DecodeLog is DecodeArray for rows this project wrote itself (with json.Marshal) and
@@ -48,13 +49,19 @@ func DecodeArray(dst []Envelope, b []byte, up *Upcasters) ([]Envelope, error) {
 // events uses it. What it cannot read directly (an escape in a string, keys in other
 // case) goes through json.Unmarshal, as in DecodeArray.
 func DecodeLog(dst []Envelope, b []byte, up *Upcasters) ([]Envelope, error) {
-	return decodeArray(dst, b, up, trusted)
+	return decodeArray(dst, b, string(b), up, trusted)
 }
 
-func decodeArray(dst []Envelope, b []byte, up *Upcasters, m mode) ([]Envelope, error) {
+// DecodeLogShared is DecodeLog without a copy: the envelopes' strings share b's memory,
+// so b must never change afterwards (a replay reads rows into memory it never reuses).
+func DecodeLogShared(dst []Envelope, b []byte, up *Upcasters) ([]Envelope, error) {
+	return decodeArray(dst, b, unsafe.String(unsafe.SliceData(b), len(b)), up, trusted)
+}
+
+func decodeArray(dst []Envelope, b []byte, s string, up *Upcasters, m mode) ([]Envelope, error) {
 	n := len(dst)
 	var fast bool
-	dst, fast = scanArray(dst, b, m)
+	dst, fast = scanArray(dst, b, s, m)
 	if !fast {
 		var evs []Envelope
 		if err := json.Unmarshal(b, &evs); err != nil {
@@ -74,11 +81,11 @@ func decodeArray(dst []Envelope, b []byte, up *Upcasters, m mode) ([]Envelope, e
 	return dst, nil
 }
 
-// scanArray appends the envelopes of the array b to dst; false if b is not an array of
-// envelopes the scan reads (dst is then cut back).
-func scanArray(dst []Envelope, b []byte, m mode) ([]Envelope, bool) {
+// scanArray appends the envelopes of the array b to dst, their strings slices of s (b as
+// a string); false if b is not an array of envelopes the scan reads (dst is then cut
+// back).
+func scanArray(dst []Envelope, b []byte, s string, m mode) ([]Envelope, bool) {
 	n := len(dst)
-	s := string(b) // one copy: every string of the row is a slice of it
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '[' {
 		return dst[:n], false

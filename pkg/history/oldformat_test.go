@@ -148,3 +148,29 @@ func TestStoresUpcast(t *testing.T) {
 		t.Fatalf("stored: %+v, %v; want the event at version 2", got, err)
 	}
 }
+
+// TestServesNewerVersionAsStored: an event in a version newer than the history knows (a
+// writer upgraded before it) is kept and served as it came, not refused.
+func TestServesNewerVersionAsStored(t *testing.T) {
+	s := openFixture(t, walletUpcasters(t))
+	e := event.Envelope{ID: "newer", Stream: "wallet." + "2d52QD8yWLjklH58uNZu6AAPqTK", Version: 2, Type: "debited", Schema: 3,
+		Data: json.RawMessage(`{"amount":{"units":1}}`), CommandID: "c"}
+	if _, err := s.Append(context.Background(), []event.Envelope{e}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Range(context.Background(), 5, 6, "", 10)
+	if err != nil || len(got) != 1 || got[0].Schema != 3 || string(got[0].Data) != string(e.Data) {
+		t.Fatalf("Range: %+v, %v; want the event as stored", got, err)
+	}
+	n, err := s.RangeJSON(context.Background(), 0, 6, "", 10, func(position int64, _ string, b []byte) error {
+		if position == 6 {
+			if got, err := event.Decode(b, nil); err != nil || got.Schema != 3 || string(got.Data) != string(e.Data) {
+				t.Fatalf("RangeJSON: %s, %v; want the event as stored", b, err)
+			}
+		}
+		return nil
+	})
+	if err != nil || n != 6 {
+		t.Fatalf("RangeJSON: %d events, %v", n, err)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 )
@@ -36,9 +35,7 @@ func (s *Store) Range(ctx context.Context, after, upto int64, prefix string, lim
 		}
 		e.Data = json.RawMessage(data)
 		e.Time, _ = time.Parse(time.RFC3339Nano, ts)
-		if err := s.up.Upcast(&e.Envelope); err != nil {
-			return nil, err
-		}
+		s.up.Upcast(&e.Envelope) //nolint:errcheck // one it cannot upcast is served as stored
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -64,9 +61,12 @@ func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string,
 		if err := rows.Scan(&position, &id, &stream, &version, &typ, &data, &command, &correlation, &causation, &ts, &schema); err != nil {
 			return n, err
 		}
-		up, upSchema, err := s.up.UpcastData(string(stream), string(typ), schema, json.RawMessage(data))
-		if err != nil {
-			return n, fmt.Errorf("history position %d: upcast: %w", position, err)
+		t := string(typ)
+		up, upSchema := json.RawMessage(data), schema
+		if s.up != nil {
+			if d, v, err := s.up.UpcastData(string(stream), t, schema, up); err == nil { // else served as stored
+				up, upSchema = d, v
+			}
 		}
 		buf = append(buf[:0], `{"id":`...)
 		buf = appendString(buf, id)
@@ -95,7 +95,7 @@ func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string,
 			buf = strconv.AppendInt(buf, int64(upSchema), 10)
 		}
 		buf = append(buf, '}')
-		if err := each(position, string(typ), buf); err != nil {
+		if err := each(position, t, buf); err != nil {
 			return n, err
 		}
 		n++

@@ -65,8 +65,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // UseUpcasters makes the store upcast (event.Upcasters) every event it stores and every
 // event it reads: what it stores and serves is then in the current version of its type,
-// whatever version the event came in or was stored in before. Call it before any other
-// method; without it events are kept and served as they came.
+// whatever version the event came in or was stored in before. An event it cannot upcast
+// (a version newer than this build knows, data its upcaster refuses) is stored and
+// served as it came, with its schema version: the history loses nothing and blocks no
+// reader for it. Call it before any other method; without it events are kept and served
+// as they came.
 func (s *Store) UseUpcasters(up *event.Upcasters) { s.up = up }
 
 // Close closes the store.

@@ -57,7 +57,14 @@ func replay[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[
 // events, parsed by the reader.
 type replayPart struct {
 	rows   []replayRow
-	events []event.Envelope
+	events []replayEvent
+}
+
+// replayEvent is what a fold needs of an event, upcast.
+type replayEvent struct {
+	version int64
+	typ     string
+	data    []byte
 }
 
 type replayRow struct {
@@ -124,23 +131,24 @@ func readLog(ctx context.Context, store *sqlite.Store, up *event.Upcasters, last
 			}
 			defer lr.Close()
 			var mem arena
+			var decoded []event.Envelope // reused: each row's events are copied out
 			for c := int64(r); c < chunks; c += readers {
 				ch := chunk{parts: make([]replayPart, parts)}
 				for i := range ch.parts {
 					size := int(replayChunk)/parts + int(replayChunk)/16 // rows, mostly one event each
-					ch.parts[i] = replayPart{rows: make([]replayRow, 0, size), events: make([]event.Envelope, 0, size)}
+					ch.parts[i] = replayPart{rows: make([]replayRow, 0, size), events: make([]replayEvent, 0, size)}
 				}
 				ch.err = lr.ForEachAccepted(ctx, c*replayChunk, min((c+1)*replayChunk, last), func(seq int64, stream []byte, version int64, events []byte) error {
 					p := &ch.parts[partOf(stream, parts)]
-					n := len(p.events)
 					var err error
-					if p.events, err = event.DecodeLog(p.events, events, up); err != nil {
+					// The copy in the arena is never changed: the events' strings and data share it.
+					if decoded, err = event.DecodeLogShared(decoded[:0], mem.copy(events), up); err != nil {
 						return fmt.Errorf("%s v%d: %w", stream, version, err)
 					}
-					for i := n; i < len(p.events); i++ {
-						p.events[i].Data = mem.copy(p.events[i].Data) // it points into the row
+					for _, e := range decoded {
+						p.events = append(p.events, replayEvent{version: e.Version, typ: e.Type, data: e.Data})
 					}
-					p.rows = append(p.rows, replayRow{seq: seq, version: version, stream: mem.copy(stream), events: len(p.events) - n})
+					p.rows = append(p.rows, replayRow{seq: seq, version: version, stream: mem.copy(stream), events: len(decoded)})
 					return nil
 				})
 				select {
@@ -199,15 +207,15 @@ func (f *fold[S]) add(p replayPart) {
 			st.newestSeq, st.newestVersion = r.seq, r.version
 		}
 		for _, e := range evs[:r.events] {
-			if e.Version != st.version+1 && len(f.mismatches) < 100 {
-				f.mismatches = append(f.mismatches, fmt.Sprintf("%s: event version %d follows %d", r.stream, e.Version, st.version))
+			if e.version != st.version+1 && len(f.mismatches) < 100 {
+				f.mismatches = append(f.mismatches, fmt.Sprintf("%s: event version %d follows %d", r.stream, e.version, st.version))
 			}
-			s, err := f.domain.Evolve(st.state, aggregate.Event{Type: e.Type, Data: e.Data})
+			s, err := f.domain.Evolve(st.state, aggregate.Event{Type: e.typ, Data: e.data})
 			if err != nil {
-				f.err = fmt.Errorf("%s v%d: %w", r.stream, e.Version, err)
+				f.err = fmt.Errorf("%s v%d: %w", r.stream, e.version, err)
 				return
 			}
-			st.state, st.version = s, e.Version
+			st.state, st.version = s, e.version
 			f.events++
 		}
 		evs = evs[r.events:]

@@ -47,7 +47,7 @@ var events = []stored{
 	{walletA, "credited", 0, `{"amount_cents":1000,"balance_cents":1000}`, "10.00"}, // version 1, before versions were recorded
 	{walletA, "debited", 1, `{"amount_cents":250,"balance_cents":750}`, "7.50"},     // version 1, recorded
 	{walletB, "credited", 0, `{"amount_cents":500,"balance_cents":500}`, "5.00"},
-	{walletA, "credited", 0, `{"amount":"0.25","balance":"7.75"}`, "7.75"},  // today's form, stored before versions
+	{walletA, "credited", 0, `{"amount":"0.25","balance":"7.75"}`, "7.75"},   // today's form, stored before versions
 	{walletA, "credited", 2, `{"amount":"2.25","balance":"10.00"}`, "10.00"}, // version 2
 }
 
