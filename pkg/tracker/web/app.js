@@ -196,7 +196,12 @@ function connect() {
     upsert(JSON.parse(ev.data));
     countersSoon();
   });
-  source.addEventListener("error", () => setStatus("reconnecting", "Disconnected; reconnecting…"));
+  source.addEventListener("error", () => {
+    setStatus("reconnecting", "Disconnected; reconnecting…");
+    // A refused stream (503 while the tracker reads the history) is not retried by the
+    // browser: open a new one.
+    if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
+  });
 }
 
 function applyFilters(ev) {
