@@ -108,6 +108,7 @@ if [[ -d utils/tests ]]; then
 	step "python tests" python3 -m unittest discover -s utils/tests -t .
 fi
 step "e2e (scripts and README walkthrough)" bash scripts/e2e_local.sh
+step "e2e: the tracker page in headless Chromium (local processes)" bash scripts/e2e_tracker.sh
 # The compose tests run with the Compose this project pins (what most users run: `docker
 # compose`, v2 and later), built once and cached; if it cannot be built they fail, saying
 # so, rather than run with another Compose.

@@ -125,12 +125,12 @@ compose_pull() {
 }
 
 # compose_services prints our services' programs, one image each (uneventful/<program>):
-# the history writer, each domain's (config/domains) server and writer, and queue_domain
-# when a domain has queues.
+# the history writer, the tracker, each domain's (config/domains) server and writer, and
+# queue_domain when a domain has queues.
 compose_services() {
 	local d queues=0
 	load_domains || return 1
-	echo history_writer
+	printf '%s\n' history_writer tracker
 	for d in "${DOMAINS[@]}"; do
 		printf '%s\n' "${d}_server" "${d}_writer"
 		domain_queues "$d" >/dev/null && queues=1

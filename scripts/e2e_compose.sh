@@ -38,11 +38,11 @@ e2e_compose_init
 
 e2e_need_tools curl jq redis-cli python3 timeout
 
-# The containers the stack runs, derived from config/domains: the shared four (broker,
-# cache, history writer, router) and each domain's services (2 server replicas each).
+# The containers the stack runs, derived from config/domains: the shared five (broker,
+# cache, history writer, tracker, router) and each domain's services (2 server replicas each).
 load_domains || fail "config/domains: cannot read the stack's domains"
-WANT_CONTAINERS=4
-WANT_SERVICES=(message_broker cache history_writer_service router)
+WANT_CONTAINERS=5
+WANT_SERVICES=(message_broker cache history_writer_service tracker_service router)
 for d in "${DOMAINS[@]}"; do
 	while read -r svc n; do
 		WANT_SERVICES+=("$svc")

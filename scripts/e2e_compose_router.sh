@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Checks the HTTP entry of a running compose stack (contracts C2, C3): routes by domain,
 # and every answer the router makes itself is a C3 JSON error with the status a client
-# can act on. Expects the stack up (no tracker_service) and changes nothing in it. The Go
-# router of local processes (services/router) gives the same answers, with a /tracker/
-# route to a port nothing listens on.
+# can act on. Expects the stack up (tracker_service included) and changes nothing in it.
+# The Go router of local processes (services/router) gives the same answers.
 #   scripts/e2e_compose_router.sh http://localhost:80
 set -euo pipefail
 
@@ -64,9 +63,15 @@ head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' 'x' >"$TMP/big"
 call "body over 1 MiB (Content-Length)" 413 body_too_large -X POST --data-binary "@$TMP/big" "$BASE/wallet/$WALLET/credit"
 call "body over 1 MiB (chunked)" 413 body_too_large -X POST -H 'Transfer-Encoding: chunked' --data-binary "@$TMP/big" "$BASE/wallet/$WALLET/credit"
 
-call "tracker_service absent" 503 upstream_unavailable "$BASE/tracker/"
-grep -qi '^retry-after: *[0-9]' "$TMP/headers" || fail "503 without Retry-After"
-call "tracker_service absent (API)" 503 upstream_unavailable "$BASE/tracker/api/items?state=in_flight"
+call "/tracker/ reaches the tracker (API)" 200 - "$BASE/tracker/api/items?state=in_flight"
+jq -e '.items | type == "array"' "$TMP/body" >/dev/null || fail "the tracker's items are not a list: $(head -c 300 "$TMP/body")"
+call "the tracker's own error passes unchanged" 400 invalid_state "$BASE/tracker/api/items?state=bogus"
+status=$(curl -sS --max-time 20 -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' "$BASE/tracker/") || fail "/tracker/: curl failed"
+if [[ $status != 200 ]] || ! grep -qi '^content-type: *text/html' "$TMP/headers" || ! grep -q '<table id="inflight"' "$TMP/body"; then
+	fail "/tracker/: status $status, not the tracker's page: $(head -c 300 "$TMP/body")"
+fi
+checked=$((checked + 1))
+log "ok: /tracker/ serves the tracker's page"
 
 # Server-Sent Events (C8) pass unbuffered: the history sends a stream's headers at once and
 # each stored event as it goes, so they come through the router while the stream stays open

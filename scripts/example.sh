@@ -9,7 +9,13 @@
 # Local processes only. A compose mode would replace example_start and example_stop
 # (the domains' NATS URLs are all the rest needs).
 #
-# Ports (env): EXAMPLE_A_PORT (4301), EXAMPLE_A_LEAF_PORT (7301), EXAMPLE_B_PORT (4302).
+# Beside the domains it runs a history writer on domain A's server and the tracker on
+# that history, and checks the tracker shows the message parked in a1.error under its
+# correlation id. (The history writer reads one JetStream domain: A's; B's part of the
+# flow, b1 and b2, is in B's JetStream and not in that history.)
+#
+# Ports (env): EXAMPLE_A_PORT (4301), EXAMPLE_A_LEAF_PORT (7301), EXAMPLE_B_PORT (4302),
+# EXAMPLE_HISTORY_PORT (8181), EXAMPLE_TRACKER_PORT (8183).
 set -euo pipefail
 # shellcheck source=scripts/stack.sh
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
@@ -17,6 +23,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 A_PORT=${EXAMPLE_A_PORT:-4301}
 A_LEAF=${EXAMPLE_A_LEAF_PORT:-7301}
 B_PORT=${EXAMPLE_B_PORT:-4302}
+H_PORT=${EXAMPLE_HISTORY_PORT:-8181}
+T_PORT=${EXAMPLE_TRACKER_PORT:-8183}
+T_URL=http://127.0.0.1:$T_PORT
 A_URL=nats://127.0.0.1:$A_PORT
 B_URL=nats://127.0.0.1:$B_PORT
 EX_DIR=$DATA_DIR/example/multiple-domain
@@ -28,14 +37,15 @@ uneventful() { "$BIN_DIR/uneventful" "$@"; }
 example_build() {
 	stack_need_go
 	mkdir -p "$BIN_DIR"
-	say "building queue_domain and uneventful into ${BIN_DIR#"$STACK_ROOT"/}/"
-	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/queue_domain ./cmd/uneventful)
+	say "building queue_domain, history_writer, tracker and uneventful into ${BIN_DIR#"$STACK_ROOT"/}/"
+	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/queue_domain ./services/history_writer \
+		./services/tracker ./cmd/uneventful)
 }
 
 example_start() {
 	local port
-	for port in "$A_PORT" "$A_LEAF" "$B_PORT"; do
-		port_busy "$port" && die "port $port is in use (set EXAMPLE_A_PORT, EXAMPLE_A_LEAF_PORT, EXAMPLE_B_PORT)"
+	for port in "$A_PORT" "$A_LEAF" "$B_PORT" "$H_PORT" "$T_PORT"; do
+		port_busy "$port" && die "port $port is in use (set EXAMPLE_A_PORT, EXAMPLE_A_LEAF_PORT, EXAMPLE_B_PORT, EXAMPLE_HISTORY_PORT, EXAMPLE_TRACKER_PORT)"
 	done
 	rm -rf "$EX_DIR"
 	mkdir -p "$EX_DIR"
@@ -45,6 +55,18 @@ example_start() {
 		-leaf-peer "nats-leaf://127.0.0.1:$A_LEAF" 2>"$EX_DIR/B.log" &
 	PIDS+=($!)
 	say "domain A: $A_URL (log ${EX_DIR#"$STACK_ROOT"/}/A.log), domain B: $B_URL"
+	env NATS_URL="$A_URL" HTTP_ADDR="127.0.0.1:$H_PORT" HISTORY_DB="$EX_DIR/history.db" \
+		"$BIN_DIR/history_writer" 2>"$EX_DIR/history_writer.log" &
+	PIDS+=($!)
+	env HISTORY_URL="http://127.0.0.1:$H_PORT" HTTP_ADDR="127.0.0.1:$T_PORT" "$BIN_DIR/tracker" 2>"$EX_DIR/tracker.log" &
+	PIDS+=($!)
+	say "history of domain A: http://127.0.0.1:$H_PORT/history; tracker: $T_URL/tracker/ (while the example runs)"
+}
+
+# tracker_parked: the tracker shows the example's message completed, parked in a1.error.
+tracker_parked() {
+	curl -fsS "$T_URL/tracker/api/items?state=completed&q=casual-example" |
+		jq -e '.items[0] | .correlation_id == "casual-example" and .state == "parked" and .where == "a1.error"'
 }
 
 example_stop() {
@@ -107,6 +129,9 @@ multiple_domain() {
 	uneventful queue messages a1.error --nats "$A_URL"
 	echo
 	uneventful example check multiple-domain -correlation-id casual-example --nats "$A_URL"
+	wait_for 20 tracker_parked || die "the tracker ($T_URL/tracker/) does not show casual-example parked in a1.error (logs in ${EX_DIR#"$STACK_ROOT"/})"
+	printf '\n$ curl -s %s\n' "'$T_URL/tracker/api/items?state=completed&q=casual-example'"
+	curl -fsS "$T_URL/tracker/api/items?state=completed&q=casual-example" | jq -c '.items[] | {correlation_id, domain, where, state, retries, steps: [.steps[] | .where + " " + .event]}'
 }
 
 case ${1-} in

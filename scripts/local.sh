@@ -6,7 +6,7 @@
 
 # local_load_services sets STACK_SERVICES, the services in start order (stop order is
 # the reverse): the brokers, the history writer, each domain's services (config/domains,
-# scripts/domains.sh), then the HTTP entry.
+# scripts/domains.sh), the tracker, then the HTTP entry.
 local_load_services() {
 	local d
 	load_domains || return 1
@@ -14,7 +14,7 @@ local_load_services() {
 	for d in "${DOMAINS[@]}"; do
 		mapfile -t -O "${#STACK_SERVICES[@]}" STACK_SERVICES < <(domain_services "$d")
 	done
-	STACK_SERVICES+=(router)
+	STACK_SERVICES+=(tracker router)
 }
 
 STACK_READY_TIMEOUT=30 # seconds a service may take to become ready
@@ -30,7 +30,7 @@ local_host() {
 }
 
 # local_routes prints the HTTP entry's ROUTES: each domain's prefix to its server,
-# /notify to the session's, and /history to the history writer.
+# /notify to the session's, /history to the history writer and /tracker/ to the tracker.
 local_routes() {
 	local d routes=()
 	for d in "${DOMAINS[@]}"; do
@@ -39,7 +39,7 @@ local_routes() {
 	if [[ " ${DOMAINS[*]} " == *" session "* ]]; then # notifications by constraint (pkg/notify)
 		routes+=("/notify=http://127.0.0.1:$(domain_port session server)")
 	fi
-	routes+=("/history=http://$(local_host):8081")
+	routes+=("/history=http://$(local_host):8081" "/tracker/=http://127.0.0.1:8083")
 	printf '%s\n' "${routes[*]}"
 }
 
@@ -78,6 +78,12 @@ svc_spec() {
 		SVC_CMD=(env "${common[@]}" "HTTP_ADDR=$bind:8081" "$BIN_DIR/history_writer")
 		SVC_PORTS=(8081)
 		SVC_READY_URL=http://$host:8081/readyz
+		;;
+	tracker)
+		SVC_CMD=(env "HISTORY_URL=http://$host:8081" "HTTP_ADDR=127.0.0.1:8083" "$BIN_DIR/tracker")
+		SVC_PORTS=(8083)
+		SVC_HOST=127.0.0.1
+		SVC_READY_URL=http://127.0.0.1:8083/readyz
 		;;
 	router)
 		SVC_CMD=(env "HTTP_ADDR=${BIND_ADDR:-}:$HTTP_PORT" "ROUTES=$(local_routes)" "$BIN_DIR/router")

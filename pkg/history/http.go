@@ -18,9 +18,11 @@ type page struct {
 
 // Mount adds GET /history?after=<position>&limit=<n> (default after 0, limit 100, at
 // most 1000): events with position > after, oldest first; and GET /history/events,
-// the same followed live (mountEvents).
+// the same followed live (mountEvents); GET /history/bulk, many entries a request for
+// readers that rebuild a model (mountBulk).
 func Mount(r chi.Router, s *Store) {
 	mountEvents(r, s)
+	mountBulk(r, s)
 	r.Get("/history", func(w http.ResponseWriter, req *http.Request) {
 		after, err := httpapi.QueryInt(req, "after", 0, 0, 1<<62)
 		if err != nil {

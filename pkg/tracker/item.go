@@ -1,0 +1,125 @@
+package tracker
+
+import (
+	"slices"
+	"time"
+)
+
+// Item statuses.
+const (
+	InFlight  = "in_flight"
+	Completed = "completed"
+)
+
+// Item states: where an item stands in its queue, or how it ended.
+const (
+	StateQueued     = "queued"     // waiting in a queue
+	StateRetrying   = "retrying"   // rolled back, waiting in its queue for another try
+	StateProcessing = "processing" // dequeued: a forward, service or consumer has it
+	StateParked     = "parked"     // in an error queue (complete until restored)
+	StateCommitted  = "committed"  // done: its last message committed, or its command accepted
+	StateRemoved    = "removed"    // its last message removed from its queue
+	StateRejected   = "rejected"   // its command was rejected (an event saying so)
+)
+
+// Kinds of item.
+const (
+	KindQueue   = "queue"   // begun by a queue message
+	KindCommand = "command" // begun by a command's events
+)
+
+// maxSteps and maxIDs bound what an item keeps: its newest steps, its first ids.
+const (
+	maxSteps = 16
+	maxIDs   = 16
+)
+
+// Step is one event of an item: where it happened.
+type Step struct {
+	Position int64     `json:"position"` // in the history
+	Time     time.Time `json:"time"`
+	Domain   string    `json:"domain"`
+	Where    string    `json:"where"` // a queue, or an entity's stream ("wallet.<id>")
+	Event    string    `json:"event"` // the event's type
+}
+
+// Item is one work item: what one correlation id ties together.
+type Item struct {
+	ID        string    `json:"correlation_id"`
+	Kind      string    `json:"kind"`   // KindQueue or KindCommand
+	Status    string    `json:"status"` // InFlight or Completed
+	Domain    string    `json:"domain"` // where it is now (or ended)
+	Where     string    `json:"where"`  // the queue or stream it is in now (or ended in)
+	State     string    `json:"state"`  // a State*
+	Retries   int       `json:"retries"`
+	Events    int       `json:"events"`
+	Started   time.Time `json:"started"`
+	Updated   time.Time `json:"updated"`
+	Completed time.Time `json:"completed,omitzero"`
+	Position  int64     `json:"position"` // of its newest event
+	// AgeMS is filled by the API, not the model: in flight, the time since it started;
+	// completed, how long it took.
+	AgeMS int64 `json:"age_ms"`
+	// IDs are its message ids, the streams it changed and their command ids (the first
+	// maxIDs): what a search finds it by, besides its correlation id.
+	IDs          []string `json:"ids"`
+	Steps        []Step   `json:"steps"` // its newest maxSteps events, oldest first
+	StepsDropped int      `json:"steps_dropped,omitempty"`
+}
+
+// item is an Item in the model.
+type item struct {
+	Item
+	live   []string // its messages still in a queue (parked ones too)
+	parked int      // how many of live are in an error queue
+	done   uint64   // its entry in Model.done while completed; 0 while in flight
+}
+
+func (it *item) addID(id string) {
+	if id == "" || len(it.IDs) >= maxIDs || slices.Contains(it.IDs, id) {
+		return
+	}
+	it.IDs = append(it.IDs, id)
+}
+
+func (it *item) addStep(s Step) {
+	if len(it.Steps) == maxSteps {
+		copy(it.Steps, it.Steps[1:])
+		it.Steps = it.Steps[:maxSteps-1]
+		it.StepsDropped++
+	}
+	it.Steps = append(it.Steps, s)
+	it.Events++
+	it.Updated, it.Position = s.Time, s.Position
+}
+
+func (it *item) dropLive(id string) {
+	if i := slices.Index(it.live, id); i >= 0 {
+		it.live[i] = it.live[len(it.live)-1]
+		it.live = it.live[:len(it.live)-1]
+	}
+}
+
+// view is a copy of the item that the model does not change afterwards.
+func (it *item) view() Item {
+	v := it.Item
+	v.IDs = slices.Clone(it.IDs)
+	v.Steps = slices.Clone(it.Steps)
+	return v
+}
+
+// matches reports whether the item passes f's domain, queue and search filters.
+func (it *item) matches(f Filter) bool {
+	if f.Domain != "" && it.Domain != f.Domain && !slices.ContainsFunc(it.Steps, func(s Step) bool { return s.Domain == f.Domain }) {
+		return false
+	}
+	if f.Queue != "" && it.Where != f.Queue && !slices.ContainsFunc(it.Steps, func(s Step) bool { return s.Where == f.Queue }) {
+		return false
+	}
+	if f.Search != "" && it.ID != f.Search && !slices.ContainsFunc(it.IDs, func(id string) bool {
+		return id == f.Search || (len(id) > len(f.Search) && id[len(id)-len(f.Search)-1] == '.' && id[len(id)-len(f.Search):] == f.Search)
+	}) {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,173 @@
+package tracker_test
+
+import (
+	"testing"
+	"time"
+
+	"uneventful.dev/uneventful/pkg/event"
+	"uneventful.dev/uneventful/pkg/history"
+	"uneventful.dev/uneventful/pkg/tracker"
+)
+
+var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+
+func apply(m *tracker.Model, events []event.Envelope, from int64) {
+	for i, e := range events {
+		m.Apply(history.Entry{Position: from + int64(i), Envelope: e})
+	}
+}
+
+func item(t *testing.T, m *tracker.Model, id string) tracker.Item {
+	t.Helper()
+	it, ok := m.Item(id)
+	if !ok {
+		t.Fatalf("no item %s", id)
+	}
+	return it
+}
+
+func wheres(it tracker.Item) []string {
+	var out []string
+	for _, s := range it.Steps {
+		out = append(out, s.Domain+"/"+s.Where+" "+s.Event)
+	}
+	return out
+}
+
+// The flows end where they should, with or without correlation ids on queue events
+// (histories written before queue events carried them are linked by message ids and the
+// forwards' deduplication keys).
+func TestModelFlows(t *testing.T) {
+	for _, corr := range []bool{true, false} {
+		t.Run(map[bool]string{true: "correlation ids", false: "old format: no correlation ids"}[corr], func(t *testing.T) {
+			f := newFlows(t0, time.Millisecond)
+			f.corr = corr
+			pay, failed, cas := f.payment(), f.failedPayment(), f.casual()
+			f.corr = true
+			cmd := f.command()
+			f.corr = corr
+			wait := f.waiting()
+			m := tracker.NewModel(time.Time{})
+			apply(m, f.events, 1)
+
+			tests := []struct {
+				id, status, state, domain, where string
+				retries                          int
+			}{
+				{pay, tracker.Completed, tracker.StateCommitted, "wallet", "payments", 0},
+				{failed, tracker.Completed, tracker.StateParked, "wallet", "payments.error", 1},
+				{cas, tracker.Completed, tracker.StateParked, "A", "a1.error", 1},
+				{cmd, tracker.Completed, tracker.StateCommitted, "wallet", "wallet.w" + cmd, 0},
+				{wait, tracker.InFlight, tracker.StateQueued, "wallet", "payments", 0},
+			}
+			for _, tc := range tests {
+				it := item(t, m, tc.id)
+				if it.Status != tc.status || it.State != tc.state || it.Domain != tc.domain || it.Where != tc.where || it.Retries != tc.retries {
+					t.Errorf("%s: %s %s in %s/%s retries %d; want %s %s in %s/%s retries %d (steps %v)", tc.id, it.Status, it.State,
+						it.Domain, it.Where, it.Retries, tc.status, tc.state, tc.domain, tc.where, tc.retries, wheres(it))
+				}
+			}
+			if got := wheres(item(t, m, cas)); len(got) != 10 || got[0] != "B/b1 enqueued" || got[2] != "B/b2 enqueued" || got[5] != "A/a1 enqueued" || got[9] != "A/a1.error moved_to_error" {
+				t.Errorf("casual's steps: %v", got)
+			}
+			if corr {
+				if got := wheres(item(t, m, pay)); len(got) != 4 || got[2] != "wallet/wallet.w"+pay+" credited" {
+					t.Errorf("the payment's steps miss its credit: %v", got)
+				}
+			}
+			c := m.Counters()
+			completed := 4
+			if !corr {
+				completed = 5 // the payment's credit carried no correlation id: an item of its own
+			}
+			if c.InFlight != 1 || c.Completed != completed {
+				t.Errorf("counters: %d in flight, %d completed; want 1, %d", c.InFlight, c.Completed, completed)
+			}
+			for _, q := range c.Queues {
+				want := map[string]int64{"payments": 1, "payments.error": 1, "a1.error": 1}[q.Queue]
+				if q.Count != want {
+					t.Errorf("queue %s holds %d, want %d", q.Queue, q.Count, want)
+				}
+			}
+			items, total := m.Items(tracker.Filter{Status: tracker.Completed, Queue: "b2", Limit: 10})
+			if total != 1 || items[0].ID != cas {
+				t.Errorf("filter by queue b2: %d items %v", total, items)
+			}
+			items, total = m.Items(tracker.Filter{Status: tracker.Completed, Search: "w" + cmd, Limit: 10})
+			if total != 1 || items[0].ID != cmd {
+				t.Errorf("search by entity id: %d items %v", total, items)
+			}
+			if _, total = m.Items(tracker.Filter{Status: tracker.Completed, Domain: "A", Limit: 10}); total != 1 {
+				t.Errorf("filter by domain A: %d items, want 1", total)
+			}
+		})
+	}
+}
+
+// A parked item restored to its queue is in flight again, and completes again.
+func TestModelRestore(t *testing.T) {
+	f := newFlows(t0, time.Millisecond)
+	m := f.failedPayment()
+	f.op("wallet", "restored", "payments.error", m, m, qchange{To: "payments"})
+	restored := len(f.events)
+	f.op("wallet", "dequeued", "payments", m, m, qchange{Lease: "l"})
+	f.op("wallet", "committed", "payments", m, m, qchange{})
+	model := tracker.NewModel(time.Time{})
+	apply(model, f.events[:restored], 1)
+	if it := item(t, model, m); it.Status != tracker.InFlight || it.State != tracker.StateQueued || it.Where != "payments" {
+		t.Fatalf("restored: %s %s in %s", it.Status, it.State, it.Where)
+	}
+	apply(model, f.events[restored:], int64(restored)+1)
+	if it := item(t, model, m); it.Status != tracker.Completed || it.State != tracker.StateCommitted {
+		t.Fatalf("after the retry: %s %s", it.Status, it.State)
+	}
+	if c := model.Counters(); c.InFlight != 0 || c.Completed != 1 {
+		t.Fatalf("counters: %+v", c)
+	}
+}
+
+// The window: items complete and age out (SetCutoff), those completed before the
+// cutoff are never kept, and what is in flight stays whatever its age.
+func TestModelWindow(t *testing.T) {
+	f := newFlows(t0, time.Second)
+	f.mixed(100) // 100 rounds, 10 waiting payments, over ~30 minutes
+	events := f.events
+	end := f.t
+
+	all := tracker.NewModel(time.Time{})
+	apply(all, events, 1)
+	if all.Len() != 410 {
+		t.Fatalf("without a window the model holds %d items, want 410", all.Len())
+	}
+
+	// Moving the cutoff past everything: only the 10 waiting payments stay.
+	all.SetCutoff(end.Add(time.Second))
+	if all.Len() != 10 {
+		t.Fatalf("after the cutoff passed every completion the model holds %d items, want 10", all.Len())
+	}
+	if c := all.Counters(); c.InFlight != 10 || c.Completed != 0 {
+		t.Fatalf("counters after the cutoff: %d in flight, %d completed", c.InFlight, c.Completed)
+	}
+
+	// Half-way: a replay with that cutoff keeps what completed after it, like a model
+	// whose cutoff moved there after the same entries.
+	mid := t0.Add(end.Sub(t0) / 2)
+	replayed := tracker.NewModel(mid)
+	apply(replayed, events, 1)
+	moved := tracker.NewModel(time.Time{})
+	apply(moved, events, 1)
+	moved.SetCutoff(mid)
+	if replayed.Len() >= 410 || replayed.Len() <= 10 || replayed.Len() != moved.Len() {
+		t.Fatalf("replay with a window: %d items; cutoff moved after: %d (all: 410)", replayed.Len(), moved.Len())
+	}
+	got, _ := replayed.Items(tracker.Filter{Status: tracker.Completed, Limit: 1000})
+	for _, it := range got {
+		if it.Completed.Before(mid) {
+			t.Fatalf("item %s completed at %v, before the window's start %v", it.ID, it.Completed, mid)
+		}
+	}
+	want, _ := moved.Items(tracker.Filter{Status: tracker.Completed, Limit: 1000})
+	if len(got) != len(want) {
+		t.Fatalf("completed: replay %d, moved %d", len(got), len(want))
+	}
+}
