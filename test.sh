@@ -13,6 +13,7 @@ cd "$STACK_ROOT"
 stack_need_go
 needs=(redis-server=redis-server sqlite3=sqlite3 curl=curl jq=jq "gcc=gcc libc6-dev" shellcheck=shellcheck)
 [[ -d utils/tests ]] && needs+=(python3=python3 python=python-is-python3)
+needs+=(chromium=chromium) # the tracker's browser test (scripts/e2e_tracker.sh)
 stack_need "${needs[@]}"
 
 go_files() {
