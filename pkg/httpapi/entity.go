@@ -41,6 +41,8 @@ type Entities struct {
 	Timeout    time.Duration // a command's deadline; default 5s
 	Feed       Feed          // live events (GET .../events)
 	Stored     StoredEvents  // stored events after a version (GET .../events)
+	CheckID    func(id string) error // the domain's id syntax (aggregate.IDSyntax); nil: a KSUID
+	Waits      Waiter                // commands whose reply may be a wait (wait.go); nil: none
 }
 
 // ReadModel is what Entities reads: state documents and events sets, by state key
@@ -75,9 +77,16 @@ func (a *Entities) Mount(r chi.Router) {
 	}
 }
 
-// entityID returns the {id} of the route if it is a KSUID.
-func entityID(r *http.Request) (string, error) {
+// entityID returns the {id} of the route if the domain's syntax takes it (a KSUID by
+// default).
+func (a *Entities) entityID(r *http.Request) (string, error) {
 	id := chi.URLParam(r, "id")
+	if a.CheckID != nil {
+		if err := a.CheckID(id); err != nil {
+			return "", err
+		}
+		return id, nil
+	}
 	if _, err := ksuid.Parse(id); err != nil || !base62(id) {
 		return "", failure.Newf(failure.Invalid, "invalid_id", "id must be a KSUID (27 characters of 0-9A-Za-z), got %q", truncate(id, 64))
 	}
@@ -85,7 +94,7 @@ func entityID(r *http.Request) (string, error) {
 }
 
 func (a *Entities) state(w http.ResponseWriter, r *http.Request) {
-	id, err := entityID(r)
+	id, err := a.entityID(r)
 	if err != nil {
 		WriteError(w, err)
 		return
@@ -118,7 +127,7 @@ func (a *Entities) document(ctx context.Context, id string) ([]byte, error) {
 
 func (a *Entities) events(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := entityID(r)
+		id, err := a.entityID(r)
 		if err != nil {
 			WriteError(w, err)
 			return
@@ -163,6 +172,9 @@ func (a *Entities) command(name string) http.HandlerFunc {
 			WriteError(w, err)
 			return
 		}
+		if a.Waits != nil && a.commandWaiting(w, r, req, timeout) {
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		rep, err := a.Writer.Send(ctx, req)
@@ -177,7 +189,7 @@ func (a *Entities) command(name string) http.HandlerFunc {
 
 // parseCommand validates everything about a command request before it leaves the server.
 func (a *Entities) parseCommand(w http.ResponseWriter, r *http.Request, name string) (command.Request, error) {
-	id, err := entityID(r)
+	id, err := a.entityID(r)
 	if err != nil {
 		return command.Request{}, err
 	}
