@@ -3,12 +3,21 @@
 // standard library.
 package aggregate
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Command is a request to change one entity.
 type Command struct {
 	Type string          // e.g. "credit"
 	Data json.RawMessage // the command's JSON body, already validated by ParseCommand
+	// Time is the writer's decision time, set by the writer just before Decide (UTC,
+	// never zero there); a client cannot set it, and ParseCommand sees it zero. It is the
+	// "now" a domain may use in Decide (a lease's expiry = cmd.Time + ttl): Decide stays
+	// pure, and the events record whatever it derived from it. For a command fired by a
+	// timer it is the firing time, at or after the timer's At.
+	Time time.Time
 }
 
 // Event is a fact produced by an accepted command.
