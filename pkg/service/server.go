@@ -62,6 +62,12 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 		Parse: d.ParseCommand, Reader: proj, Timeout: cfg.CommandTimeout, Feed: feed, Stored: proj,
 		Writer: command.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
 	}
+	if ids, ok := d.(aggregate.IDSyntax); ok { // not KSUIDs (lock names)
+		api.CheckID = ids.CheckID
+	}
+	if waits, ok := d.(httpapi.Waiter); ok { // commands that may wait (a lock's acquire)
+		api.Waits = waits
+	}
 	r := httpapi.NewRouter()
 	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
 	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": NATSCheck(nc), "redis": proj.Ping})
