@@ -38,9 +38,9 @@ type Entities struct {
 	Parse      func(command string, body []byte) (aggregate.Command, error)
 	Reader     ReadModel
 	Writer     Sender
-	Timeout    time.Duration // a command's deadline; default 5s
-	Feed       Feed          // live events (GET .../events)
-	Stored     StoredEvents  // stored events after a version (GET .../events)
+	Timeout    time.Duration         // a command's deadline; default 5s
+	Feed       Feed                  // live events (GET .../events)
+	Stored     StoredEvents          // stored events after a version (GET .../events)
 	CheckID    func(id string) error // the domain's id syntax (aggregate.IDSyntax); nil: a KSUID
 	Waits      Waiter                // commands whose reply may be a wait (wait.go); nil: none
 }
