@@ -20,12 +20,15 @@ type Grant struct {
 	Expires time.Time `json:"expires"`
 }
 
-// WaitData adds the wait's limit to an acquire that waits (from ParseCommand);
-// false for any other command.
+// WaitData takes every acquire (its answer is a Grant) and adds the wait's limit to one
+// that waits (from ParseCommand); false for any other command.
 func (Domain) WaitData(command string, data []byte, timeout time.Duration) ([]byte, bool) {
 	var r request
-	if command != CmdAcquire || json.Unmarshal(data, &r) != nil || !r.Wait {
+	if command != CmdAcquire || json.Unmarshal(data, &r) != nil {
 		return nil, false
+	}
+	if !r.Wait {
+		return data, true
 	}
 	r.Timeout = min(timeout, MaxWaitTime).String()
 	out, _ := json.Marshal(r)

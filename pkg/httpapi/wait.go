@@ -32,8 +32,9 @@ const (
 
 // Waiter is implemented by a domain with commands that may wait. Its methods are pure.
 type Waiter interface {
-	// WaitData returns the data of a command that may wait with the wait's limit
-	// added, and true; false for a command that never waits.
+	// WaitData returns the data of a command that may wait (with the wait's limit
+	// added when it does) and true: its answer goes through Answer. False for any other
+	// command (answered with the state document).
 	WaitData(command string, data []byte, timeout time.Duration) ([]byte, bool)
 	// Answer turns the writer's reply to such a command (the state document at version)
 	// into the HTTP answer, or reports that the command recorded a wait (waiting true),
