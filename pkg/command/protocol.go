@@ -33,6 +33,9 @@ type Request struct {
 	ExpectedVersion *int64          `json:"expected_version,omitempty"`
 	CorrelationID   string          `json:"correlation_id,omitempty"`
 	Deadline        int64           `json:"deadline,omitempty"` // unix nanoseconds; 0 = none
+	// Fencing holds fencing tokens by lock name (the Fencing-Token header): the writer
+	// refuses the command if the entity accepted a higher token of that lock (see Fence).
+	Fencing map[string]int64 `json:"fencing,omitempty"`
 }
 
 // Reply is a writer's answer: the entity's state document and version, or an error.

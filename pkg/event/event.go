@@ -20,6 +20,9 @@ type Envelope struct {
 	CorrelationID string          `json:"correlation_id,omitempty"`
 	CausationID   string          `json:"causation_id,omitempty"`
 	Time          time.Time       `json:"time"`
+	// Fencing holds the fencing tokens the command accepted, by lock name
+	// (Fencing-Token header): the entity keeps the highest per lock (docs/architecture.md).
+	Fencing map[string]int64 `json:"fencing,omitempty"`
 }
 
 // NewID returns a new KSUID string.

@@ -29,7 +29,7 @@ const MaxBody = 1 << 20
 //	GET  /{domain}/{id}/events     live events, Server-Sent Events from a version (C8; live.go)
 //	GET  /{domain}/{id}/{view}     events newest first (?before=<version>&limit=<n>), for
 //	                               each of EventViews (e.g. transactions)
-//	POST /{domain}/{id}/{command}  send a command (Idempotency-Key, If-Match honoured)
+//	POST /{domain}/{id}/{command}  send a command (Idempotency-Key, If-Match, Fencing-Token honoured)
 type Entities struct {
 	Domain     string
 	Commands   []string
@@ -213,13 +213,17 @@ func (a *Entities) parseCommand(w http.ResponseWriter, r *http.Request, name str
 	if err != nil {
 		return command.Request{}, err
 	}
+	fence, err := fencing(r)
+	if err != nil {
+		return command.Request{}, err
+	}
 	commandID := event.NewID()
 	correlation := CorrelationID(r)
 	if correlation == "" { // not behind Edge
 		correlation = commandID
 	}
 	return command.Request{Kind: command.KindCommand, Entity: id, CommandID: commandID, Command: cmd.Type, Data: cmd.Data,
-		IdempotencyKey: key, ExpectedVersion: expected, CorrelationID: correlation}, nil
+		IdempotencyKey: key, ExpectedVersion: expected, CorrelationID: correlation, Fencing: fence}, nil
 }
 
 func idempotencyKey(r *http.Request) (string, error) {

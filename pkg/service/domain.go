@@ -17,7 +17,7 @@ var (
 )
 
 // reservedStateFields are the names the read model adds to a state document.
-var reservedStateFields = []string{"id", "version"}
+var reservedStateFields = []string{"id", "version", "fencing"}
 
 // CheckName reports a domain name that cannot name a stream prefix, a NATS subject
 // token, a directory and an environment variable (<DOMAIN>_DB) all at once.
@@ -29,7 +29,7 @@ func CheckName(name string) error {
 }
 
 // CheckState reports a state type S whose JSON cannot be a read model document: one
-// that is not an object, or has a field the read model adds (id, version).
+// that is not an object, or has a field the read model adds (id, version, fencing).
 func CheckState[S any](domain string) error {
 	var zero S
 	names := jsonFields(reflect.TypeOf(&zero).Elem())
@@ -48,7 +48,7 @@ func CheckState[S any](domain string) error {
 	}
 	for _, r := range reservedStateFields {
 		if names[r] {
-			return fmt.Errorf("domain %s: its state has a JSON field %q, a name the read model uses for itself (id, version): rename it", domain, r)
+			return fmt.Errorf("domain %s: its state has a JSON field %q, a name the read model uses for itself (id, version, fencing): rename it", domain, r)
 		}
 	}
 	return nil

@@ -36,22 +36,30 @@ func (w *Writer[S]) process(batch []*pending) []*pending {
 			states = append(states, sqlite.State{Stream: stream, Version: e.version, State: e.doc, Time: now})
 		}
 	}
+	timerSets := w.nextTimers(batch, before)
 	var published int64
 	if w.pub != nil {
 		if seq := w.pub.Published(); seq > w.persistedSeq {
 			published = seq
 		}
 	}
-	if len(rows) == 0 && published == 0 {
+	if len(rows) == 0 && published == 0 && len(timerSets) == 0 {
 		return batch
 	}
-	if err := w.store.Append(ctx, rows, states, published); err != nil {
+	if err := w.store.Commit(ctx, sqlite.Batch{Rows: rows, States: states, Timers: timerSets, PublishedSeq: published}); err != nil {
 		w.log.Error("commit failed; batch not applied", "commands", len(rows), "err", err)
 		w.undo(batch, before, err)
+		w.retryTimers(batch, now)
 		return batch
 	}
 	if published > 0 {
 		w.persistedSeq = published
+	}
+	w.installTimers(timerSets)
+	for stream := range before {
+		if e := w.entities.peek(stream); e != nil {
+			w.entities.pin(stream, w.mustStay(stream, e))
+		}
 	}
 	j := 0
 	for _, p := range batch {
@@ -117,11 +125,12 @@ func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, befor
 		p.reply = errorReply(failure.New(failure.Timeout, "expired", "the command expired before the writer reached it; it was not applied"))
 		return
 	}
-	cmd, err := w.domain.ParseCommand(p.req.Command, p.req.Data)
+	cmd, err := w.parse(p)
 	if err != nil {
 		p.reply = errorReply(err)
 		return
 	}
+	cmd.Time = now.UTC()
 	if p.req.IdempotencyKey != "" && w.replayed(ctx, p, cmd, inBatch) {
 		return
 	}
@@ -144,6 +153,10 @@ func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, befor
 		row.CommandID = event.NewID()
 	}
 	p.row = row
+	if err := staleFence(e.fencing, p.req.Fencing); err != nil {
+		w.reject(p, err)
+		return
+	}
 	if ev := p.req.ExpectedVersion; ev != nil && *ev != e.version {
 		w.reject(p, failure.Newf(failure.PreconditionFailed, "version_mismatch", "expected version %d, the entity is at version %d", *ev, e.version))
 		return
@@ -161,6 +174,17 @@ func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, befor
 	w.accept(p, e, events, now)
 }
 
+// parse returns the command of p: a client's, validated by the domain, or a timer's.
+func (w *Writer[S]) parse(p *pending) (aggregate.Command, error) {
+	if p.timer != nil {
+		return aggregate.Command{Type: p.timer.Command, Data: p.timer.Data}, nil
+	}
+	if err := command.CheckFencing(p.req.Fencing); err != nil {
+		return aggregate.Command{}, err
+	}
+	return w.domain.ParseCommand(p.req.Command, p.req.Data)
+}
+
 func (w *Writer[S]) reject(p *pending, err error) {
 	p.reply = errorReply(err)
 	p.row.Outcome, p.row.Events, p.row.Result = sqlite.Rejected, json.RawMessage("[]"), p.reply
@@ -168,7 +192,13 @@ func (w *Writer[S]) reject(p *pending, err error) {
 
 // accept applies events to the entity and builds the row, reply and read model update.
 func (w *Writer[S]) accept(p *pending, e *entity[S], events []aggregate.Event, now time.Time) {
+	if len(events) == 0 { // nothing changes, nothing to record (a version holds one event at least)
+		p.row = nil
+		p.reply, _ = json.Marshal(command.Reply{Version: e.version, State: e.doc})
+		return
+	}
 	next := *e
+	next.fencing = raiseFence(e.fencing, p.req.Fencing)
 	entries := make([]redis.Entry, 0, len(events))
 	for _, ev := range events {
 		s, err := w.domain.Evolve(next.state, ev)
@@ -179,12 +209,12 @@ func (w *Writer[S]) accept(p *pending, e *entity[S], events []aggregate.Event, n
 		next.state = s
 		next.version++
 		env := event.Envelope{ID: event.NewID(), Stream: p.stream, Version: next.version, Type: ev.Type, Data: ev.Data,
-			CommandID: p.row.CommandID, CorrelationID: p.req.CorrelationID, CausationID: p.row.CommandID, Time: now}
+			CommandID: p.row.CommandID, CorrelationID: p.req.CorrelationID, CausationID: p.row.CommandID, Time: now, Fencing: p.req.Fencing}
 		b, _ := json.Marshal(env)
 		entries = append(entries, redis.Entry{Version: next.version, JSON: b})
 		p.msgs = append(p.msgs, outbox.Message{ID: env.ID, Stream: p.stream, JSON: b})
 	}
-	doc, err := document(p.req.Entity, next.version, next.state)
+	doc, err := fencedDocument(p.req.Entity, next.version, next.fencing, next.state)
 	if err != nil {
 		p.row, p.reply = nil, errorReply(err)
 		return

@@ -9,16 +9,19 @@ const DefaultEntityCache = 100_000
 // used ones. Within a batch nothing is evicted, so a command always sees the entity as the
 // commands before it in the batch left it; between batches memory and the state log agree
 // (a batch either committed or was undone), so an evicted entity is loaded again from the
-// state log as it was. Owned by the commit loop.
+// state log as it was. A pinned entity (with a pending timer, or one its domain's
+// aggregate.Pinner keeps) is never evicted and not counted in max. Owned by the commit loop.
 type entityCache[S any] struct {
-	max   int
-	items map[string]*cached[S]
-	ring  cached[S] // sentinel: ring.next is the most recently used, ring.prev the least
+	max    int
+	items  map[string]*cached[S]
+	ring   cached[S] // sentinel: ring.next is the most recently used, ring.prev the least
+	pinned int       // items held outside the ring
 }
 
 type cached[S any] struct {
 	entity[S]
 	stream     string
+	pinned     bool // outside the ring: never evicted
 	prev, next *cached[S]
 }
 
@@ -34,7 +37,9 @@ func (c *entityCache[S]) get(stream string) (*entity[S], bool) {
 	if !ok {
 		return nil, false
 	}
-	c.front(it)
+	if !it.pinned {
+		c.front(it)
+	}
 	return &it.entity, true
 }
 
@@ -50,7 +55,9 @@ func (c *entityCache[S]) peek(stream string) *entity[S] {
 func (c *entityCache[S]) put(stream string, e *entity[S]) *entity[S] {
 	it, ok := c.items[stream]
 	if ok {
-		c.front(it)
+		if !it.pinned {
+			c.front(it)
+		}
 	} else {
 		it = &cached[S]{stream: stream}
 		c.link(it)
@@ -63,15 +70,36 @@ func (c *entityCache[S]) put(stream string, e *entity[S]) *entity[S] {
 // remove forgets the entity of stream.
 func (c *entityCache[S]) remove(stream string) {
 	if it, ok := c.items[stream]; ok {
-		c.unlink(it)
+		if it.pinned {
+			c.pinned--
+		} else {
+			c.unlink(it)
+		}
 		delete(c.items, stream)
 	}
 }
 
-// trim evicts the least recently used entities beyond max and returns how many.
+// pin keeps the held entity of stream from eviction (on) or lets it be evicted again.
+func (c *entityCache[S]) pin(stream string, on bool) {
+	it, ok := c.items[stream]
+	if !ok || it.pinned == on {
+		return
+	}
+	if on {
+		c.unlink(it)
+		c.pinned++
+	} else {
+		c.link(it)
+		c.pinned--
+	}
+	it.pinned = on
+}
+
+// trim evicts the least recently used entities beyond max, pinned ones aside, and
+// returns how many.
 func (c *entityCache[S]) trim() int {
 	n := 0
-	for len(c.items) > c.max {
+	for len(c.items)-c.pinned > c.max {
 		it := c.ring.prev
 		c.unlink(it)
 		delete(c.items, it.stream)

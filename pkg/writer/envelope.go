@@ -7,9 +7,10 @@ import (
 
 // storedEvent is what replay needs of an envelope.
 type storedEvent struct {
-	Version int64           `json:"version"`
-	Type    string          `json:"type"`
-	Data    json.RawMessage `json:"data"`
+	Version int64            `json:"version"`
+	Type    string           `json:"type"`
+	Data    json.RawMessage  `json:"data"`
+	Fencing map[string]int64 `json:"fencing"`
 }
 
 // splitEvents parses an events column (a JSON array of envelopes) into storedEvents,
@@ -55,6 +56,7 @@ var (
 	keyVersion = []byte(`"version":`)
 	keyType    = []byte(`"type":"`)
 	keyData    = []byte(`"data":`)
+	keyFencing = []byte(`,"fencing":`)
 )
 
 // scanEnvelope reads version, type and data from {"id":..,"stream":..,"version":N,"type":"..","data":{..},...}.
@@ -87,6 +89,9 @@ func scanEnvelope(b []byte) (storedEvent, bool) {
 		return e, false
 	}
 	e.Data = b[i:end]
+	if bytes.Contains(b[end:], keyFencing) {
+		return e, false // fenced: encoding/json reads it
+	}
 	return e, true
 }
 

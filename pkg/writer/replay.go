@@ -167,7 +167,8 @@ func readLog(ctx context.Context, store *sqlite.Store, last int64, parts int, de
 
 type folded[S any] struct {
 	state   S
-	version int64 // of the last event folded
+	version int64            // of the last event folded
+	fencing map[string]int64 // the highest fencing tokens of its events
 	// The row with the newest version, whose seq the newest state is stored under.
 	newestSeq, newestVersion int64
 }
@@ -204,7 +205,7 @@ func (f *fold[S]) add(p replayPart) {
 				f.err = fmt.Errorf("%s v%d: %w", r.stream, e.Version, err)
 				return
 			}
-			st.state, st.version = s, e.Version
+			st.state, st.version, st.fencing = s, e.Version, raiseFence(st.fencing, e.Fencing)
 			f.events++
 		}
 		evs = evs[r.events:]

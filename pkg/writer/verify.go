@@ -70,7 +70,7 @@ func Verify[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[
 			continue
 		}
 		id := st.Stream[strings.IndexByte(st.Stream, '.')+1:]
-		doc, err := document(id, f.version, f.state)
+		doc, err := fencedDocument(id, f.version, f.fencing, f.state)
 		if err != nil {
 			return rep, err
 		}

@@ -72,7 +72,11 @@ type Writer[S any] struct {
 	intake    chan *pending
 	committed chan []*pending
 
+	sched  func(S) []aggregate.Timer // the domain's aggregate.Scheduler, or nil
+	pinned func(S) bool              // the domain's aggregate.Pinner, or nil
+
 	// owned by the commit loop
+	tm           timers
 	entities     *entityCache[S]
 	keys         *keyCache
 	persistedSeq int64
@@ -92,6 +96,7 @@ type pending struct {
 	idx    int      // its place in that message
 	stream string
 	row    *sqlite.Row
+	timer  *sqlite.Timer // for a timer's firing: the timer (no one to answer)
 	update *redis.Update // for a load: the read model to restore
 	msgs   []outbox.Message
 	reply  []byte
@@ -100,8 +105,9 @@ type pending struct {
 // New returns a writer of domain d over its store, read model, NATS connection and outbox.
 func New[S any](d aggregate.Domain[S], store *sqlite.Store, proj *redis.Projection, nc *nats.Conn, pub *outbox.Publisher, cfg Config, log *slog.Logger) *Writer[S] {
 	cfg = cfg.withDefaults()
+	sched, pinned := schedulerOf(d)
 	return &Writer[S]{
-		domain: d, name: d.Name(), cfg: cfg, store: store, proj: proj, nc: nc, pub: pub, log: log,
+		domain: d, name: d.Name(), cfg: cfg, store: store, proj: proj, nc: nc, pub: pub, log: log, sched: sched, pinned: pinned,
 		intake:      make(chan *pending, cfg.QueueSize),
 		committed:   make(chan []*pending, 4),
 		entities:    newEntityCache[S](cfg.EntityCache),
@@ -113,6 +119,9 @@ func New[S any](d aggregate.Domain[S], store *sqlite.Store, proj *redis.Projecti
 // Run serves requests until ctx is done, then stops taking requests, finishes the ones
 // it took, and returns.
 func (w *Writer[S]) Run(ctx context.Context) error {
+	if err := w.loadTimers(ctx); err != nil {
+		return err
+	}
 	subs, err := w.subscribe()
 	if err != nil {
 		return err
@@ -230,14 +239,16 @@ func (in *inbound) answer(i int, reply []byte) {
 	in.msg.Respond(command.Frame(in.replies)) //nolint:errcheck // a lost reply is a timeout for the client, who retries
 }
 
-// commitLoop takes batches of requests off the intake and commits each in one
-// transaction, until stop is closed and the intake is empty.
+// commitLoop takes batches of requests and due timers off the intake and the timer queue
+// and commits each in one transaction, until stop is closed and the intake is empty.
 func (w *Writer[S]) commitLoop(stop <-chan struct{}) {
 	for {
 		var batch []*pending // a new slice each time: the after-commit loop owns the previous one
+		w.armClock()
 		select {
 		case p := <-w.intake:
 			batch = append(batch, p)
+		case <-w.tm.clock.C:
 		case <-stop:
 			select {
 			case p := <-w.intake:
@@ -247,6 +258,7 @@ func (w *Writer[S]) commitLoop(stop <-chan struct{}) {
 				return
 			}
 		}
+		batch = append(batch, w.dueTimers(time.Now(), w.cfg.MaxBatch-len(batch))...)
 	fill:
 		for len(batch) < w.cfg.MaxBatch {
 			select {
@@ -255,6 +267,9 @@ func (w *Writer[S]) commitLoop(stop <-chan struct{}) {
 			default:
 				break fill
 			}
+		}
+		if len(batch) == 0 {
+			continue
 		}
 		w.committed <- w.process(batch)
 	}

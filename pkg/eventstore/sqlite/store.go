@@ -106,9 +106,16 @@ func (s *Store) Close() error {
 }
 
 // Append writes rows (assigning their Seq), states and, if publishedSeq > 0, the outbox
-// cursor in one transaction with one fsync. On error nothing is written and the sequence
-// does not advance. Not safe for concurrent use.
-func (s *Store) Append(ctx context.Context, rows []Row, states []State, publishedSeq int64) (err error) {
+// cursor in one transaction with one fsync: Commit without timers.
+func (s *Store) Append(ctx context.Context, rows []Row, states []State, publishedSeq int64) error {
+	return s.Commit(ctx, Batch{Rows: rows, States: states, PublishedSeq: publishedSeq})
+}
+
+// Commit writes b in one transaction with one fsync: its rows (assigning their Seq), states,
+// timer sets and, if b.PublishedSeq > 0, the outbox cursor. On error nothing is written
+// and the sequence does not advance. Not safe for concurrent use.
+func (s *Store) Commit(ctx context.Context, b Batch) (err error) {
+	rows, states, publishedSeq := b.Rows, b.States, b.PublishedSeq
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr("begin", err)
@@ -123,6 +130,9 @@ func (s *Store) Append(ctx context.Context, rows []Row, states []State, publishe
 		return err
 	}
 	if err := insertStates(ctx, tx, tx.StmtContext(ctx, s.insertState), states, rows, seq); err != nil {
+		return err
+	}
+	if err := replaceTimers(ctx, tx, b.Timers); err != nil {
 		return err
 	}
 	if publishedSeq > 0 {
