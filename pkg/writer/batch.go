@@ -161,7 +161,6 @@ func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, befor
 		w.reject(p, failure.Newf(failure.PreconditionFailed, "version_mismatch", "expected version %d, the entity is at version %d", *ev, e.version))
 		return
 	}
-	cmd.Time = now.UTC() // the decision time (aggregate.Command.Time)
 	events, err := w.domain.Decide(e.state, e.version, cmd)
 	if err != nil {
 		if k := failure.KindOf(err); k == failure.Invalid || k == failure.Internal {

@@ -85,6 +85,9 @@ func TestWaitTimeout(t *testing.T) {
 		t.Fatalf("answered after %s, before its timeout", d)
 	}
 	s.waitWaiters("t")
+	if evs := s.readEvents("t", 3); evs[2].typ != "wait_ended" || evs[2].data["reason"] != "timeout" {
+		t.Fatalf("events: %+v, want the writer's end_wait timer to end the wait", evs)
+	}
 	s.post("t", "release", `{"holder":"w1","token":1}`)
 	if r := s.get("t"); r.body["holder"] != nil {
 		t.Fatalf("after release: %s (the timed-out waiter got it)", r.raw)
@@ -171,5 +174,54 @@ func TestNamesNeverCollide(t *testing.T) {
 		if ev := s.readEvents(c.name, 1)[0]; ev.typ != "acquired" || ev.data["holder"] != c.holder {
 			t.Fatalf("%s/events: %+v", c.name, ev)
 		}
+	}
+}
+
+// A lease not renewed expires and passes at once to the next waiter; the old holder's
+// token is refused afterwards.
+func TestExpiryHandsOver(t *testing.T) {
+	s := startLock(t)
+	r1 := s.post("e", "acquire", `{"holder":"w1","ttl":"500ms"}`)
+	got := make(chan reply, 1)
+	go func() {
+		got <- do(context.Background(), t, http.MethodPost, s.url+"/lock/e/acquire", `{"holder":"w2","ttl":"10s","wait":true}`)
+	}()
+	r := <-got
+	if r.status != 200 || r.body["holder"] != "w2" || r.token() != 2 {
+		t.Fatalf("w2: %d %s", r.status, r.raw)
+	}
+	expires1, _ := time.Parse(time.RFC3339Nano, r1.body["expires"].(string))
+	if time.Now().Before(expires1) {
+		t.Fatalf("w2 granted before w1's lease ended (%s)", r1.body["expires"])
+	}
+	if r := s.post("e", "renew", `{"holder":"w1","token":1,"ttl":"10s"}`); r.status != 409 || r.errType() != "not_holder" {
+		t.Fatalf("renew by the expired holder: %d %s", r.status, r.raw)
+	}
+}
+
+// A lease that ends while the writer is down passes to the waiter once it is back; the
+// server held the waiter's request meanwhile.
+func TestExpiryAcrossWriterRestart(t *testing.T) {
+	s := startLock(t)
+	r1 := s.post("r", "acquire", `{"holder":"w1","ttl":"1s"}`)
+	got := make(chan reply, 1)
+	go func() {
+		got <- do(context.Background(), t, http.MethodPost, s.url+"/lock/r/acquire", `{"holder":"w2","ttl":"10s","wait":true}`)
+	}()
+	s.waitWaiters("r", "w2")
+	s.stopW()
+	expires1, _ := time.Parse(time.RFC3339Nano, r1.body["expires"].(string))
+	time.Sleep(time.Until(expires1)) // the lease ends while the writer is down
+	select {
+	case r := <-got:
+		t.Fatalf("answered while the writer is down: %s", r.raw)
+	default:
+	}
+	s.startWriter()
+	if r := <-got; r.status != 200 || r.body["holder"] != "w2" || r.token() != 2 {
+		t.Fatalf("w2: %d %s", r.status, r.raw)
+	}
+	if evs := s.readEvents("r", 4); evs[2].typ != "expired" || evs[3].typ != "acquired" {
+		t.Fatalf("events: %+v", evs)
 	}
 }
