@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"os"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -30,6 +32,9 @@ type lockStack struct {
 func startLock(t *testing.T) *lockStack {
 	t.Helper()
 	s := &lockStack{Stack: stacktest.StartParts(t), t: t}
+	if os.Getenv("LOCK_TEST_LOG") != "" {
+		s.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	s.db = filepath.Join(t.TempDir(), "lock_writer", "datastore.db")
 	s.startWriter()
 	s.url, _ = s.RunService("lock_server", func(ctx context.Context, c service.Common) error {
@@ -161,3 +166,5 @@ func (s *lockStack) readEvents(name string, n int) []sseEvent {
 	}
 	return out
 }
+
+func stacktestBuild(t *testing.T, pkg string) string { return stacktest.Build(t, pkg)[pkg] }

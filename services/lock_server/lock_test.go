@@ -178,13 +178,14 @@ func TestNamesNeverCollide(t *testing.T) {
 }
 
 // A lease not renewed expires and passes at once to the next waiter; the old holder's
-// token is refused afterwards.
+// token is refused afterwards. The name holds a dot, which its stream encodes: the timer
+// still finds its lock.
 func TestExpiryHandsOver(t *testing.T) {
 	s := startLock(t)
-	r1 := s.post("e", "acquire", `{"holder":"w1","ttl":"500ms"}`)
+	r1 := s.post("e.1", "acquire", `{"holder":"w1","ttl":"500ms"}`)
 	got := make(chan reply, 1)
 	go func() {
-		got <- do(context.Background(), t, http.MethodPost, s.url+"/lock/e/acquire", `{"holder":"w2","ttl":"10s","wait":true}`)
+		got <- do(context.Background(), t, http.MethodPost, s.url+"/lock/e.1/acquire", `{"holder":"w2","ttl":"10s","wait":true}`)
 	}()
 	r := <-got
 	if r.status != 200 || r.body["holder"] != "w2" || r.token() != 2 {
@@ -194,7 +195,7 @@ func TestExpiryHandsOver(t *testing.T) {
 	if time.Now().Before(expires1) {
 		t.Fatalf("w2 granted before w1's lease ended (%s)", r1.body["expires"])
 	}
-	if r := s.post("e", "renew", `{"holder":"w1","token":1,"ttl":"10s"}`); r.status != 409 || r.errType() != "not_holder" {
+	if r := s.post("e.1", "renew", `{"holder":"w1","token":1,"ttl":"10s"}`); r.status != 409 || r.errType() != "not_holder" {
 		t.Fatalf("renew by the expired holder: %d %s", r.status, r.raw)
 	}
 }
