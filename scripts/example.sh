@@ -8,6 +8,9 @@
 # Local processes only. A compose mode would replace example_start and example_stop
 # (the domains' NATS URLs are all the rest needs).
 #
+# ./run.sh example resource-lock: fox-wamp's resource-lock demo on the lock domain
+# (examples/resource-lock; README, "Locks"), on the running stack or one it starts.
+#
 # Ports (env): EXAMPLE_A_PORT (4301), EXAMPLE_A_LEAF_PORT (7301), EXAMPLE_B_PORT (4302).
 set -euo pipefail
 # shellcheck source=scripts/stack.sh
@@ -108,10 +111,36 @@ multiple_domain() {
 	uneventful example check multiple-domain --nats "$A_URL"
 }
 
+# resource_lock: fox-wamp's resource-lock demo (examples/resource-lock) against the
+# running stack (its HTTP entry answers /readyz), else against a stack it starts in the
+# background and stops afterwards.
+resource_lock() {
+	stack_need_go
+	mkdir -p "$BIN_DIR"
+	say "building resource-lock into ${BIN_DIR#"$STACK_ROOT"/}/"
+	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./examples/resource-lock)
+	local url
+	url=$(stack_base_url)
+	if curl -fsS -o /dev/null --max-time 5 "$url/readyz" 2>/dev/null; then
+		say "using the running stack at $url"
+	else
+		say "no stack answers at $url: starting one (stopped afterwards)"
+		trap '"$STACK_ROOT/run.sh" down' EXIT
+		"$STACK_ROOT/run_in_background.sh" "${EXAMPLE_MODE[@]}" >/dev/null
+	fi
+	"$BIN_DIR/resource-lock" -url "$url"
+}
+
+EXAMPLE_MODE=()
+case ${2-} in
+--local | --docker) EXAMPLE_MODE=("$2") ;;
+esac
+
 case ${1-} in
 multiple-domain) multiple_domain ;;
+resource-lock) resource_lock ;;
 *)
-	say "usage: ./run.sh example multiple-domain"
+	say "usage: ./run.sh example multiple-domain | ./run.sh example resource-lock [--local|--docker]"
 	exit 2
 	;;
 esac
