@@ -30,7 +30,7 @@ func (d Domain) Decide(s State, version int64, cmd aggregate.Command) ([]aggrega
 	if err := json.Unmarshal(cmd.Data, &r); err != nil {
 		return nil, failure.New(failure.Invalid, "invalid_command", "the command was not made by ParseCommand or a timer")
 	}
-	b := &builder{d: d, s: s, version: version, now: cmd.Time.UTC().Truncate(time.Millisecond)}
+	b := &builder{d: d, s: s, version: version, now: cmd.Time.UTC()}
 	if err := b.settle(); err != nil {
 		return nil, err
 	}

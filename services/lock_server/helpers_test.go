@@ -168,3 +168,12 @@ func (s *lockStack) readEvents(name string, n int) []sseEvent {
 }
 
 func stacktestBuild(t *testing.T, pkg string) string { return stacktest.Build(t, pkg)[pkg] }
+
+// newLineReader returns a function reading r one line at a time (without its newline).
+func newLineReader(r io.Reader) func() (string, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	return func() (string, error) {
+		line, err := br.ReadString('\n')
+		return strings.TrimRight(line, "\r\n"), err
+	}
+}
