@@ -73,9 +73,18 @@ func (r reply) token() int64 {
 
 func do(ctx context.Context, t testing.TB, method, url, body string) reply {
 	t.Helper()
+	return doWith(ctx, t, method, url, body, nil)
+}
+
+// doWith is do with headers.
+func doWith(ctx context.Context, t testing.TB, method, url, body string, h http.Header) reply {
+	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -176,4 +185,8 @@ func newLineReader(r io.Reader) func() (string, error) {
 		line, err := br.ReadString('\n')
 		return strings.TrimRight(line, "\r\n"), err
 	}
+}
+
+func writerserviceRun(ctx context.Context, c service.Common, db string) error {
+	return writerservice.Run(ctx, writerservice.Config{Common: c, DBPath: db}, lock.Domain{})
 }
