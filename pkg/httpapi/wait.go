@@ -101,7 +101,9 @@ func (a *Entities) commandWaiting(w http.ResponseWriter, r *http.Request, req co
 	// The client hung up, or the writer did not settle the wait in time: cancel it. The
 	// writer decides the cancel after anything that settled the wait before, so the wait
 	// has one outcome, found in the events once the cancel is answered.
-	ctx, cancel = context.WithTimeout(context.WithoutCancel(r.Context()), timeout)
+	// One more waitGrace for the cancel and its outcome: a wait's answer comes within
+	// MaxWait + 2*waitGrace (29 s), inside the HTTP entry's and the server's 30 s.
+	ctx, cancel = context.WithTimeout(context.WithoutCancel(r.Context()), min(timeout, waitGrace))
 	defer cancel()
 	if err := wt.cancel(ctx, req); err != nil {
 		WriteError(w, err) // the outcome is unknown (503, 504); a client gone reads nothing
@@ -110,7 +112,8 @@ func (a *Entities) commandWaiting(w http.ResponseWriter, r *http.Request, req co
 	if r.Context().Err() != nil {
 		return true
 	}
-	o, ok := wt.follow(ctx, time.Now().Add(timeout))
+	deadline, _ := ctx.Deadline()
+	o, ok := wt.follow(ctx, deadline)
 	if !ok {
 		o.err = failure.New(failure.Timeout, "wait_unsettled", "the wait's outcome did not arrive in time; read the lock's state")
 	}

@@ -226,3 +226,30 @@ func TestExpiryAcrossWriterRestart(t *testing.T) {
 		t.Fatalf("events: %+v", evs)
 	}
 }
+
+// A wait whose writer is down when it should end is answered anyway (503 or 504: its
+// outcome unknown to the server), never left hanging; once the writer is back, its
+// timer ends the wait and the lock never goes to it.
+func TestWaitWithWriterDown(t *testing.T) {
+	s := startLock(t)
+	s.post("down", "acquire", `{"holder":"w1","ttl":"60s"}`)
+	got := make(chan reply, 1)
+	start := time.Now()
+	go func() {
+		got <- do(context.Background(), t, http.MethodPost, s.url+"/lock/down/acquire?timeout=300ms", `{"holder":"w2","ttl":"5s","wait":true}`)
+	}()
+	s.waitWaiters("down", "w2")
+	s.stopW()
+	r := <-got
+	if r.status != 503 && r.status != 504 {
+		t.Fatalf("wait with the writer down: %d %s", r.status, r.raw)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("answered after %s", d)
+	}
+	s.startWriter()
+	s.waitWaiters("down")
+	if evs := s.readEvents("down", 3); evs[2].typ != "wait_ended" || evs[2].data["reason"] != "timeout" {
+		t.Fatalf("events: %+v", evs)
+	}
+}
