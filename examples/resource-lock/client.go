@@ -63,12 +63,13 @@ func getState(url string) (lockState, error) {
 		return s, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return s, nil // never taken
-	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
-		return s, fmt.Errorf("GET /lock/%s: %d %s", lockName, resp.StatusCode, b)
+		var e apiError
+		if json.Unmarshal(b, &e) == nil && resp.StatusCode == http.StatusNotFound && e.Error.Type == "not_found" {
+			return s, nil // never taken
+		}
+		return s, fmt.Errorf("GET /lock/%s: %d %s", lockName, resp.StatusCode, strings.TrimSpace(string(b)))
 	}
 	return s, json.NewDecoder(resp.Body).Decode(&s)
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,8 @@ func runDemo(url string) error {
 		return fmt.Errorf("is the stack running, with the lock domain? %w", err)
 	}
 	reports := make(chan report, 64)
+	failed := make(chan error, 3) // a worker that exited with an error
+	var killedW1 atomic.Bool
 	var mu sync.Mutex
 	var all []report
 	workers := map[string]*worker{}
@@ -57,7 +60,9 @@ func runDemo(url string) error {
 					reports <- r
 				}
 			}
-			w.cmd.Wait() //nolint:errcheck // killed on purpose, or its own exit status below
+			if err := w.cmd.Wait(); err != nil && !(w.name == "w1" && killedW1.Load()) {
+				failed <- fmt.Errorf("worker %s: %v", w.name, err)
+			}
 		}()
 		return nil
 	}
@@ -82,6 +87,7 @@ func runDemo(url string) error {
 				if r.What == "granted" {
 					grants++
 					if r.Worker == "w1" && grants == 4 { // w1's second turn: kill it while it holds
+						killedW1.Store(true)
 						workers["w1"].cmd.Process.Kill() //nolint:errcheck
 						killedAt, killed = time.Now(), &r
 						fmt.Printf("%7.2fs  w1 SIGKILLed while holding token %d (its lease ends %s)\n",
@@ -91,6 +97,8 @@ func runDemo(url string) error {
 				if cond(r) {
 					return nil
 				}
+			case err := <-failed:
+				return err
 			case <-deadline:
 				return fmt.Errorf("timed out waiting for %s", what)
 			}
