@@ -3,6 +3,7 @@ package writer
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
@@ -36,17 +37,17 @@ func (w *Writer[S]) process(batch []*pending) []*pending {
 			states = append(states, sqlite.State{Stream: stream, Version: e.version, State: e.doc, Time: now})
 		}
 	}
-	timerSets := w.nextTimers(batch, before)
+	timerSets, timerChanges := w.nextTimers(batch, before)
 	var published int64
 	if w.pub != nil {
 		if seq := w.pub.Published(); seq > w.persistedSeq {
 			published = seq
 		}
 	}
-	if len(rows) == 0 && published == 0 && len(timerSets) == 0 {
+	if len(rows) == 0 && published == 0 && len(timerChanges) == 0 {
 		return batch
 	}
-	if err := w.store.Commit(ctx, sqlite.Batch{Rows: rows, States: states, Timers: timerSets, PublishedSeq: published}); err != nil {
+	if err := w.store.Commit(ctx, sqlite.Batch{Rows: rows, States: states, Timers: timerChanges, PublishedSeq: published}); err != nil {
 		w.log.Error("commit failed; batch not applied", "commands", len(rows), "err", err)
 		w.undo(batch, before, err)
 		w.retryTimers(batch, now)
@@ -131,7 +132,9 @@ func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, befor
 		return
 	}
 	cmd.Time = now.UTC()
-	if p.req.IdempotencyKey != "" && w.replayed(ctx, p, cmd, inBatch) {
+	// A timer's firing has a key of its own but needs no look-up: the firing and the timer
+	// marked fired commit together, so a fired timer never comes back here.
+	if p.req.IdempotencyKey != "" && p.timer == nil && w.replayed(ctx, p, cmd, inBatch) {
 		return
 	}
 	e, err := w.load(ctx, p.stream, p.req.Entity)
@@ -180,6 +183,9 @@ func (w *Writer[S]) parse(p *pending) (aggregate.Command, error) {
 	}
 	if err := command.CheckFencing(p.req.Fencing); err != nil {
 		return aggregate.Command{}, err
+	}
+	if strings.HasPrefix(p.req.IdempotencyKey, timerKeyPrefix) {
+		return aggregate.Command{}, failure.New(failure.Invalid, "invalid_idempotency_key", "Idempotency-Key must not start with "+timerKeyPrefix+": the writer's timers use those")
 	}
 	return w.domain.ParseCommand(p.req.Command, p.req.Data)
 }

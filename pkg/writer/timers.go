@@ -66,6 +66,7 @@ func (w *Writer[S]) loadTimers(ctx context.Context) error {
 		owned[p] = true
 	}
 	prefix := w.name + "."
+	defer func() { w.log.Info("timers loaded", "pending", len(w.tm.queue), "entities", len(w.tm.sets)) }()
 	return w.store.Timers(ctx, func(t sqlite.Timer) error {
 		id, ok := entityOf(t.Stream, prefix)
 		if !ok || len(owned) > 0 && !owned[command.Partition(id, w.cfg.Partitions)] {
@@ -118,9 +119,12 @@ func entityOf(stream, prefix string) (string, bool) {
 	return id, err == nil
 }
 
+// timerKeyPrefix starts the idempotency keys of timers' firings, and no client's.
+const timerKeyPrefix = "timer/"
+
 // timerKey is the idempotency key of a timer's firing: one per stream, key and At.
 func timerKey(t sqlite.Timer) string {
-	return "timer/" + strconv.FormatInt(t.At.UnixNano(), 10) + "/" + t.Key
+	return timerKeyPrefix + strconv.FormatInt(t.At.UnixNano(), 10) + "/" + t.Key
 }
 
 func findTimer(set []sqlite.Timer, key string) (sqlite.Timer, bool) {
@@ -148,11 +152,18 @@ func (w *Writer[S]) mustStay(stream string, e *entity[S]) bool {
 	return w.pendingTimer(stream) || w.pinned != nil && e != nil && w.pinned(e.state)
 }
 
-// nextTimers returns the timer sets the batch changes: those of the entities it changed
-// (from the domain's Timers of the new state) and of the timers it fired (marked fired).
-func (w *Writer[S]) nextTimers(batch []*pending, before map[string]*entity[S]) []sqlite.TimerSet {
+// timerSet is the new set of timers of an entity.
+type timerSet struct {
+	stream string
+	timers []sqlite.Timer
+}
+
+// nextTimers returns the timer sets the batch changes, and the changes to store: the sets
+// of the entities it changed (from the domain's Timers of the new state) and of the
+// timers it fired (marked fired).
+func (w *Writer[S]) nextTimers(batch []*pending, before map[string]*entity[S]) ([]timerSet, []sqlite.TimerChange) {
 	if w.sched == nil {
-		return nil
+		return nil, nil
 	}
 	fired := map[string][]sqlite.Timer{}
 	for _, p := range batch {
@@ -170,7 +181,8 @@ func (w *Writer[S]) nextTimers(batch []*pending, before map[string]*entity[S]) [
 		}
 	}
 	slices.Sort(streams)
-	var sets []sqlite.TimerSet
+	var sets []timerSet
+	var changes []sqlite.TimerChange
 	for _, stream := range streams {
 		old := w.tm.sets[stream]
 		next := old
@@ -189,11 +201,28 @@ func (w *Writer[S]) nextTimers(batch []*pending, before map[string]*entity[S]) [
 				}
 			}
 		}
-		if !sameTimers(old, next) {
-			sets = append(sets, sqlite.TimerSet{Stream: stream, Timers: next})
+		if c := diffTimers(old, next); len(c) > 0 {
+			sets = append(sets, timerSet{stream: stream, timers: next})
+			changes = append(changes, c...)
 		}
 	}
-	return sets
+	return sets, changes
+}
+
+// diffTimers returns the changes from old to next, two sets of one entity by key.
+func diffTimers(old, next []sqlite.Timer) []sqlite.TimerChange {
+	var out []sqlite.TimerChange
+	for _, t := range next {
+		if o, ok := findTimer(old, t.Key); !ok || !sameTimer(o, t) {
+			out = append(out, sqlite.TimerChange{Timer: t})
+		}
+	}
+	for _, o := range old {
+		if _, ok := findTimer(next, o.Key); !ok {
+			out = append(out, sqlite.TimerChange{Timer: o, Delete: true})
+		}
+	}
+	return out
 }
 
 // timersOf returns the domain's timers of state as stored, by key (the last of a key wins).
@@ -216,25 +245,23 @@ func (w *Writer[S]) timersOf(stream string, state S) []sqlite.Timer {
 	return out
 }
 
-func sameTimers(a, b []sqlite.Timer) bool {
-	return slices.EqualFunc(a, b, func(x, y sqlite.Timer) bool {
-		return x.Key == y.Key && x.At.Equal(y.At) && x.Command == y.Command && string(x.Data) == string(y.Data) && x.Fired == y.Fired
-	})
+func sameTimer(x, y sqlite.Timer) bool {
+	return x.Key == y.Key && x.At.Equal(y.At) && x.Command == y.Command && string(x.Data) == string(y.Data) && x.Fired == y.Fired
 }
 
 // installTimers takes the committed sets into the book and queues their new timers.
-func (w *Writer[S]) installTimers(sets []sqlite.TimerSet) {
+func (w *Writer[S]) installTimers(sets []timerSet) {
 	for _, set := range sets {
-		old := w.tm.sets[set.Stream]
-		for _, t := range set.Timers {
+		old := w.tm.sets[set.stream]
+		for _, t := range set.timers {
 			if o, ok := findTimer(old, t.Key); !t.Fired && (!ok || !o.At.Equal(t.At) || o.Fired) {
-				heap.Push(&w.tm.queue, queued{due: t.At, at: t.At, stream: set.Stream, key: t.Key})
+				heap.Push(&w.tm.queue, queued{due: t.At, at: t.At, stream: set.stream, key: t.Key})
 			}
 		}
-		if len(set.Timers) == 0 {
-			delete(w.tm.sets, set.Stream)
+		if len(set.timers) == 0 {
+			delete(w.tm.sets, set.stream)
 		} else {
-			w.tm.sets[set.Stream] = set.Timers
+			w.tm.sets[set.stream] = set.timers
 		}
 	}
 }

@@ -35,7 +35,8 @@ type Config struct {
 	IdempotencyCache int   // recent idempotency keys kept in memory; default 100,000
 	// EntityCache is how many entities are kept in memory at most between batches; the
 	// least recently used are evicted and loaded again from the state log when next
-	// used. Default DefaultEntityCache.
+	// used. Entities with a pending timer, or pinned by their domain (aggregate.Pinner),
+	// are kept beside them and not counted. Default DefaultEntityCache.
 	EntityCache int
 }
 

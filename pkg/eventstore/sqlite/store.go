@@ -112,7 +112,7 @@ func (s *Store) Append(ctx context.Context, rows []Row, states []State, publishe
 }
 
 // Commit writes b in one transaction with one fsync: its rows (assigning their Seq), states,
-// timer sets and, if b.PublishedSeq > 0, the outbox cursor. On error nothing is written
+// timer changes and, if b.PublishedSeq > 0, the outbox cursor. On error nothing is written
 // and the sequence does not advance. Not safe for concurrent use.
 func (s *Store) Commit(ctx context.Context, b Batch) (err error) {
 	rows, states, publishedSeq := b.Rows, b.States, b.PublishedSeq
@@ -132,7 +132,7 @@ func (s *Store) Commit(ctx context.Context, b Batch) (err error) {
 	if err := insertStates(ctx, tx, tx.StmtContext(ctx, s.insertState), states, rows, seq); err != nil {
 		return err
 	}
-	if err := replaceTimers(ctx, tx, b.Timers); err != nil {
+	if err := changeTimers(ctx, tx, b.Timers); err != nil {
 		return err
 	}
 	if publishedSeq > 0 {

@@ -20,18 +20,18 @@ type Timer struct {
 	Fired   bool
 }
 
-// TimerSet is the whole set of timers of Stream, replacing the stored one (empty: none).
-type TimerSet struct {
-	Stream string
-	Timers []Timer
+// TimerChange writes the timer Stream/Key (an insert or a replace), or deletes it.
+type TimerChange struct {
+	Timer
+	Delete bool
 }
 
 // Batch is what one Commit writes.
 type Batch struct {
-	Rows         []Row      // event log rows; Commit assigns their Seq
-	States       []State    // state log entries
-	Timers       []TimerSet // timer sets to replace
-	PublishedSeq int64      // the outbox cursor, if > 0
+	Rows         []Row         // event log rows; Commit assigns their Seq
+	States       []State       // state log entries
+	Timers       []TimerChange // timers to write or delete
+	PublishedSeq int64         // the outbox cursor, if > 0
 }
 
 // Timers calls fn with every stored timer, fired or not, in (stream, key) order.
@@ -56,28 +56,32 @@ func (s *Store) Timers(ctx context.Context, fn func(Timer) error) error {
 	return mapErr("read timers", rows.Err())
 }
 
-func replaceTimers(ctx context.Context, tx *sql.Tx, sets []TimerSet) error {
-	if len(sets) == 0 {
+func changeTimers(ctx context.Context, tx *sql.Tx, changes []TimerChange) error {
+	if len(changes) == 0 {
 		return nil
 	}
-	del, err := tx.PrepareContext(ctx, `DELETE FROM timer WHERE stream = ?`)
-	if err != nil {
-		return mapErr("timers", err)
-	}
-	defer del.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO timer (stream, key, at, command, data, fired) VALUES (?,?,?,?,?,?)`)
-	if err != nil {
-		return mapErr("timers", err)
-	}
-	defer ins.Close()
-	for _, set := range sets {
-		if _, err := del.ExecContext(ctx, set.Stream); err != nil {
-			return mapErr(fmt.Sprintf("timers of %s", set.Stream), err)
-		}
-		for _, t := range set.Timers {
-			if _, err := ins.ExecContext(ctx, set.Stream, t.Key, t.At.UnixNano(), t.Command, string(t.Data), t.Fired); err != nil {
-				return mapErr(fmt.Sprintf("timer %s of %s", t.Key, set.Stream), err)
+	var set, del *sql.Stmt
+	for _, c := range changes {
+		var err error
+		if c.Delete {
+			if del == nil {
+				if del, err = tx.PrepareContext(ctx, `DELETE FROM timer WHERE stream = ? AND key = ?`); err != nil {
+					return mapErr("timers", err)
+				}
+				defer del.Close()
 			}
+			_, err = del.ExecContext(ctx, c.Stream, c.Key)
+		} else {
+			if set == nil {
+				if set, err = tx.PrepareContext(ctx, `INSERT OR REPLACE INTO timer (stream, key, at, command, data, fired) VALUES (?,?,?,?,?,?)`); err != nil {
+					return mapErr("timers", err)
+				}
+				defer set.Close()
+			}
+			_, err = set.ExecContext(ctx, c.Stream, c.Key, c.At.UnixNano(), c.Command, string(c.Data), c.Fired)
+		}
+		if err != nil {
+			return mapErr(fmt.Sprintf("timer %s of %s", c.Key, c.Stream), err)
 		}
 	}
 	return nil

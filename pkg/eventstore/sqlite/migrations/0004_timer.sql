@@ -1,4 +1,4 @@
--- Durable timers (aggregate.Scheduler): the timers each entity's state lists, replaced in
+-- Durable timers (aggregate.Scheduler): the timers each entity's state lists, changed in
 -- the transaction that changes the entity. A fired timer stays, fired = 1, while the state
 -- still lists it with the same at, so it never fires twice.
 CREATE TABLE timer (

@@ -1,0 +1,389 @@
+package writer_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/segmentio/ksuid"
+
+	"uneventful.dev/uneventful/pkg/command"
+	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
+	"uneventful.dev/uneventful/pkg/failure"
+	"uneventful.dev/uneventful/pkg/stacktest"
+	"uneventful.dev/uneventful/pkg/writer"
+)
+
+// tickSend sends a command to tick entity id; an error fails the test.
+func tickSend(t testing.TB, c *command.Client, id, cmd string, d tickData) command.Reply {
+	t.Helper()
+	b, _ := json.Marshal(d)
+	rep, err := c.Send(context.Background(), command.Request{Kind: command.KindCommand, Entity: id, Command: cmd, Data: b})
+	if err != nil {
+		t.Errorf("%s %s: %v", cmd, id, err) // Errorf: safe from the goroutines that send
+	}
+	return rep
+}
+
+// tickOf returns the newest stored state of tick entity id.
+func tickOf(t testing.TB, store *sqlite.Store, id string) tickState {
+	t.Helper()
+	var s tickState
+	st, ok, err := store.LatestState(context.Background(), "tick."+id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok {
+		if err := json.Unmarshal(st.State, &s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// firings returns the fired events of tick entity id in the event log.
+func firings(t testing.TB, store *sqlite.Store, id string) (fired []tickData) {
+	t.Helper()
+	rows, err := store.StreamRows(context.Background(), "tick."+id, 0, 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		var evs []struct {
+			Type string   `json:"type"`
+			Data tickData `json:"data"`
+		}
+		if err := json.Unmarshal(r.Events, &evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.Type == "fired" {
+				fired = append(fired, e.Data)
+			}
+		}
+	}
+	return fired
+}
+
+func rejectedRows(t testing.TB, store *sqlite.Store, stream string) int {
+	t.Helper()
+	rows, err := store.RowsAfter(context.Background(), 0, 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range rows {
+		if r.Stream == stream && r.Outcome == sqlite.Rejected {
+			n++
+		}
+	}
+	return n
+}
+
+// storedTimers returns how many timers the store holds, and how many of them are unfired.
+func storedTimers(t testing.TB, store *sqlite.Store) (all, unfired int) {
+	t.Helper()
+	err := store.Timers(context.Background(), func(tm sqlite.Timer) error {
+		all++
+		if !tm.Fired {
+			unfired++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all, unfired
+}
+
+// TestTimerFiresOnceOnTime: a timer fires once, within 100 ms of its At, with cmd.Time
+// at or after At; then the state no longer lists it and it is gone from the store.
+func TestTimerFiresOnceOnTime(t *testing.T) {
+	p := newParts(t)
+	r := startWriter(t, p, tick{}, dbPath(t), writer.Config{})
+	c := command.NewClient(p.nc, "tick", 0, 10*time.Second)
+	id := ksuid.New().String()
+	at := time.Now().Add(300 * time.Millisecond)
+	tickSend(t, c, id, "schedule", tickData{Key: "k", At: at.UnixNano()})
+	if all, unfired := storedTimers(t, r.store); all != 1 || unfired != 1 {
+		t.Fatalf("after schedule the store holds %d timers, %d unfired; want 1, 1", all, unfired)
+	}
+	// A client cannot take the firing's idempotency key (which would make it fail to commit).
+	b, _ := json.Marshal(tickData{Key: "other", At: at.UnixNano()})
+	_, err := c.Send(context.Background(), command.Request{Kind: command.KindCommand, Entity: id, Command: "schedule", Data: b,
+		IdempotencyKey: fmt.Sprintf("timer/%d/k", at.UnixNano())})
+	if fe := failure.From(err); err == nil || fe.Type != "invalid_idempotency_key" {
+		t.Fatalf("a client's key timer/...: %v; want invalid_idempotency_key", err)
+	}
+	stacktest.Eventually(t, 10*time.Second, func() error {
+		if n := tickOf(t, r.store, id).Fired["k"]; n == 0 {
+			return fmt.Errorf("not fired")
+		}
+		return nil
+	})
+	fired := firings(t, r.store, id)
+	if len(fired) != 1 {
+		t.Fatalf("fired %d times: %+v", len(fired), fired)
+	}
+	late := time.Duration(fired[0].Time - at.UnixNano())
+	if late < 0 || late > 100*time.Millisecond {
+		t.Fatalf("fired %s after its At; want 0 to 100ms", late)
+	}
+	if all, _ := storedTimers(t, r.store); all != 0 {
+		t.Fatalf("the store still holds %d timers after the firing", all)
+	}
+	if s := tickOf(t, r.store, id); s.Fired["k"] != 1 || len(s.Due) != 0 {
+		t.Fatalf("state after the firing: %+v", s)
+	}
+}
+
+// TestSupersededAndCancelledTimersNeverFire: a timer moved to a later At fires once, at
+// the new At; a cancelled one never; a refused firing (the state keeps listing the timer)
+// is recorded once and not tried again, also after a restart.
+func TestSupersededAndCancelledTimersNeverFire(t *testing.T) {
+	p := newParts(t)
+	path := dbPath(t)
+	r := startWriter(t, p, tick{}, path, writer.Config{})
+	c := command.NewClient(p.nc, "tick", 0, 10*time.Second)
+	id := ksuid.New().String()
+	base := time.Now()
+	first, moved := base.Add(300*time.Millisecond), base.Add(600*time.Millisecond)
+	tickSend(t, c, id, "schedule", tickData{Key: "moved", At: first.UnixNano()})
+	tickSend(t, c, id, "schedule", tickData{Key: "cancelled", At: first.UnixNano()})
+	tickSend(t, c, id, "schedule", tickData{Key: "rejected", At: first.UnixNano()})
+	tickSend(t, c, id, "schedule", tickData{Key: "moved", At: moved.UnixNano()})
+	tickSend(t, c, id, "cancel", tickData{Key: "cancelled"})
+	sentinel := base.Add(900 * time.Millisecond)
+	tickSend(t, c, id, "schedule", tickData{Key: "sentinel", At: sentinel.UnixNano()})
+	if time.Now().After(first) {
+		t.Fatalf("scheduling took %s, past the first At: the test proves nothing", time.Since(base))
+	}
+	waitFired := func(r *running[tickState], key string) {
+		stacktest.Eventually(t, 10*time.Second, func() error {
+			if tickOf(t, r.store, id).Fired[key] == 0 {
+				return fmt.Errorf("%s not fired", key)
+			}
+			return nil
+		})
+	}
+	waitFired(r, "sentinel") // timers fire in At order: the others were due before it
+	check := func(r *running[tickState]) {
+		t.Helper()
+		fired, rejected := firings(t, r.store, id), rejectedRows(t, r.store, "tick."+id)
+		got := map[string][]int64{}
+		for _, f := range fired {
+			got[f.Key] = append(got[f.Key], f.At)
+		}
+		if len(fired) != 2 || len(got["moved"]) != 1 || got["moved"][0] != moved.UnixNano() || len(got["sentinel"]) != 1 {
+			t.Fatalf("fired: %+v; want moved once at its new At, sentinel once", fired)
+		}
+		if rejected != 1 {
+			t.Fatalf("%d rejected firings; want the refused timer's one", rejected)
+		}
+		if s := tickOf(t, r.store, id); s.Due["rejected"] != first.UnixNano() || len(s.Due) != 1 {
+			t.Fatalf("state lists %v; want only the refused timer", s.Due)
+		}
+		if all, unfired := storedTimers(t, r.store); all != 1 || unfired != 0 {
+			t.Fatalf("store holds %d timers, %d unfired; want the refused one, fired", all, unfired)
+		}
+	}
+	check(r)
+	r.stop()
+	r = startWriter(t, p, tick{}, path, writer.Config{})
+	// Another timer after a restart, and after it, nothing more fired.
+	later := time.Now().Add(100 * time.Millisecond)
+	tickSend(t, c, id, "schedule", tickData{Key: "sentinel", At: later.UnixNano()})
+	stacktest.Eventually(t, 10*time.Second, func() error {
+		if n := tickOf(t, r.store, id).Fired["sentinel"]; n != 2 {
+			return fmt.Errorf("sentinel fired %d times", n)
+		}
+		return nil
+	})
+	fired, rejected := firings(t, r.store, id), rejectedRows(t, r.store, "tick."+id)
+	if len(fired) != 3 || rejected != 1 {
+		t.Fatalf("after the restart: fired %+v, %d rejected; want 3 firings, 1 rejected", fired, rejected)
+	}
+}
+
+// TestTimerDueWhileDownFiresAfterStart: a timer whose At passed while no writer ran fires
+// right after the next writer starts.
+func TestTimerDueWhileDownFiresAfterStart(t *testing.T) {
+	p := newParts(t)
+	path := dbPath(t)
+	r := startWriter(t, p, tick{}, path, writer.Config{})
+	c := command.NewClient(p.nc, "tick", 0, 10*time.Second)
+	id := ksuid.New().String()
+	at := time.Now().Add(time.Second)
+	tickSend(t, c, id, "schedule", tickData{Key: "k", At: at.UnixNano()})
+	r.stop()
+	down, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fired := firings(t, down, id); len(fired) != 0 {
+		t.Fatalf("fired before the writer stopped (stopping took too long): %+v", fired)
+	}
+	down.Close()
+	time.Sleep(time.Until(at) + 50*time.Millisecond) // the At passes while no writer runs
+	r = startWriter(t, p, tick{}, path, writer.Config{})
+	stacktest.Eventually(t, 10*time.Second, func() error {
+		if tickOf(t, r.store, id).Fired["k"] == 0 {
+			return fmt.Errorf("not fired")
+		}
+		return nil
+	})
+	fired := firings(t, r.store, id)
+	if len(fired) != 1 {
+		t.Fatalf("fired %d times", len(fired))
+	}
+	if after := time.Duration(fired[0].Time - r.start.UnixNano()); after < 0 || after > 100*time.Millisecond {
+		t.Fatalf("fired %s after the writer's start; want 0 to 100ms", after)
+	}
+}
+
+// TestTenThousandTimersAcrossRestart: 10,000 timers of 500 entities, each superseded once,
+// due over two seconds, with the writer restarted in the middle: each fires exactly once
+// at its new At (the superseded ones never), some before the restart and some after, and
+// the store keeps none.
+func TestTenThousandTimersAcrossRestart(t *testing.T) {
+	const entities, keys = 500, 20
+	p := newParts(t)
+	path := dbPath(t)
+	cfg := writer.Config{EntityCache: 50} // pinned entities exceed it
+	r := startWriter(t, p, tick{}, path, cfg)
+	c := command.NewClient(p.nc, "tick", 0, 30*time.Second)
+	ids := make([]string, entities)
+	for i := range ids {
+		ids[i] = ksuid.New().String()
+	}
+	schedule := func(base time.Time, span time.Duration) {
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := next.Add(1) - 1; i < entities; i = next.Add(1) - 1 {
+					d := tickData{Keys: map[string]int64{}}
+					for k := range keys {
+						n := k*entities + int(i)
+						d.Keys[fmt.Sprintf("k%02d", k)] = base.Add(time.Duration(n) * span / (entities * keys)).UnixNano()
+					}
+					tickSend(t, c, ids[i], "schedule", d)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	// First every timer an hour ahead, to learn how long scheduling them takes here; then
+	// each superseded by one due in a 2 s span that starts after that much time again.
+	start := time.Now()
+	schedule(start.Add(time.Hour), 0)
+	took := time.Since(start)
+	base, span := time.Now().Add(took+time.Second), 2*time.Second
+	schedule(base, span)
+	t.Logf("scheduled twice in %s", time.Since(start))
+	if time.Now().After(base) {
+		t.Fatalf("scheduling the second time took %s, more than the first %s and a second: the test proves nothing", time.Since(start)-took, took)
+	}
+	restart := base.Add(span / 2)
+	time.Sleep(time.Until(restart)) // the restart falls in the middle of the timers' span
+	r.stop()
+	stopped := time.Now()
+	r = startWriter(t, p, tick{}, path, cfg)
+	t.Logf("restarted in %s", time.Since(stopped))
+	// A bound against a hang only: firing 10,000 under -race on a busy machine takes a minute.
+	stacktest.Eventually(t, 5*time.Minute, func() error {
+		if _, unfired := storedTimers(t, r.store); unfired > 0 {
+			return fmt.Errorf("%d timers unfired", unfired)
+		}
+		return nil
+	})
+	t.Logf("all fired %s after the restart", time.Since(stopped))
+	before, after := 0, 0
+	for _, id := range ids {
+		fired := firings(t, r.store, id)
+		seen := map[string]int{}
+		for _, f := range fired {
+			seen[f.Key]++
+			if f.At < base.UnixNano() {
+				t.Fatalf("%s: a superseded timer fired: %+v", id, f)
+			}
+			if f.Time < stopped.UnixNano() {
+				before++
+			} else {
+				after++
+			}
+		}
+		if len(fired) != keys || len(seen) != keys {
+			t.Fatalf("%s: %d firings of %d keys; want each of %d keys once", id, len(fired), len(seen), keys)
+		}
+		if s := tickOf(t, r.store, id); len(s.Due) != 0 || len(s.Fired) != keys {
+			t.Fatalf("%s: state %+v", id, s)
+		}
+	}
+	if before == 0 || after == 0 {
+		t.Fatalf("%d fired before the restart, %d after; want both", before, after)
+	}
+	if all, _ := storedTimers(t, r.store); all != 0 {
+		t.Fatalf("the store still holds %d timers", all)
+	}
+	t.Logf("%d fired before the restart, %d after", before, after)
+}
+
+// TestPinnedEntitiesAreNotEvicted: entities with a pending timer, or pinned by their
+// domain (aggregate.Pinner), stay in memory beyond ENTITY_CACHE; once neither, they are
+// evicted like any other.
+func TestPinnedEntitiesAreNotEvicted(t *testing.T) {
+	p := newParts(t)
+	r := startWriter(t, p, tick{}, dbPath(t), writer.Config{EntityCache: 2})
+	c := command.NewClient(p.nc, "tick", 0, 10*time.Second)
+	newIDs := func(n int) []string {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = ksuid.New().String()
+		}
+		return ids
+	}
+	timed, pinned, others := newIDs(4), ksuid.New().String(), newIDs(10)
+	far := time.Now().Add(time.Hour).UnixNano()
+	for _, id := range timed {
+		tickSend(t, c, id, "schedule", tickData{Key: "k", At: far})
+	}
+	tickSend(t, c, pinned, "pin", tickData{On: true})
+	for _, id := range others {
+		tickSend(t, c, id, "pin", tickData{On: false})
+	}
+	for _, id := range append(timed, pinned) {
+		if !r.w.Holds("tick." + id) {
+			t.Fatalf("tick.%s was evicted", id)
+		}
+	}
+	evicted := 0
+	for _, id := range others {
+		if !r.w.Holds("tick." + id) {
+			evicted++
+		}
+	}
+	if evicted != len(others)-2 {
+		t.Fatalf("%d of %d unpinned entities evicted; want all but 2", evicted, len(others))
+	}
+	// Unpinned: the timer cancelled, the pin taken off. Then others push them out.
+	tickSend(t, c, timed[0], "cancel", tickData{Key: "k"})
+	tickSend(t, c, pinned, "pin", tickData{On: false})
+	for _, id := range others[:3] {
+		tickSend(t, c, id, "pin", tickData{On: false})
+	}
+	if r.w.Holds("tick."+timed[0]) || r.w.Holds("tick."+pinned) {
+		t.Fatal("an entity no longer pinned was not evicted")
+	}
+	for _, id := range timed[1:] {
+		if !r.w.Holds("tick." + id) {
+			t.Fatalf("tick.%s was evicted", id)
+		}
+	}
+}
