@@ -253,3 +253,31 @@ func TestWaitWithWriterDown(t *testing.T) {
 		t.Fatalf("events: %+v", evs)
 	}
 }
+
+// A waiting acquire retried with its Idempotency-Key gets the outcome of its first wait,
+// here granted while the client was away.
+func TestWaitRetriedWithIdempotencyKey(t *testing.T) {
+	s := startLock(t)
+	s.post("idem", "acquire", `{"holder":"w1","ttl":"60s"}`)
+	key := http.Header{"Idempotency-Key": {"wait-1"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		doWith(ctx, t, http.MethodPost, s.url+"/lock/idem/acquire", `{"holder":"w2","ttl":"30s","wait":true}`, key)
+	}()
+	s.waitWaiters("idem", "w2")
+	s.post("idem", "release", `{"holder":"w1","token":1}`) // granted to w2 while its client waits
+	if r := s.get("idem"); r.body["holder"] != "w2" {
+		t.Fatalf("after release: %s", r.raw)
+	}
+	cancel()
+	<-done
+	r := doWith(context.Background(), t, http.MethodPost, s.url+"/lock/idem/acquire", `{"holder":"w2","ttl":"30s","wait":true}`, key)
+	if r.status != 200 || r.body["holder"] != "w2" || r.token() != 2 {
+		t.Fatalf("retry: %d %s, want w2's grant of token 2", r.status, r.raw)
+	}
+	if r := s.get("idem"); r.body["holder"] != "w2" || len(r.body["waiters"].([]any)) != 0 {
+		t.Fatalf("after the retry: %s (nothing may change)", r.raw)
+	}
+}
