@@ -13,6 +13,7 @@ stack_parse_mode "$@"
 case "${STACK_ARGS[*]-}" in
 "") ;;
 example | "example "*)
+	export STACK_FORCED # the mode asked for, for a stack the example starts
 	exec "$STACK_ROOT/scripts/example.sh" "${STACK_ARGS[@]:1}"
 	;;
 down)

@@ -131,16 +131,18 @@ resource_lock() {
 	"$BIN_DIR/resource-lock" -url "$url"
 }
 
+# The mode ./run.sh was given (--local, --docker), for a stack the example starts.
 EXAMPLE_MODE=()
-case ${2-} in
---local | --docker) EXAMPLE_MODE=("$2") ;;
+case ${STACK_FORCED-} in
+local) EXAMPLE_MODE=(--local) ;;
+compose) EXAMPLE_MODE=(--docker) ;;
 esac
 
 case ${1-} in
 multiple-domain) multiple_domain ;;
 resource-lock) resource_lock ;;
 *)
-	say "usage: ./run.sh example multiple-domain | ./run.sh example resource-lock [--local|--docker]"
+	say "usage: ./run.sh [--local|--docker] example multiple-domain|resource-lock"
 	exit 2
 	;;
 esac
