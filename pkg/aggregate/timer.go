@@ -25,6 +25,9 @@ type Timer struct {
 //
 //   - a timer listed with a new At (a renewed lease) supersedes the old one under its Key;
 //   - a timer no longer listed (a released lock) is cancelled;
+//   - right before running a timer's command the writer checks the entity's state still
+//     lists it (same Key, At and Command), so a timer superseded or cancelled even by a
+//     command decided just before it never fires;
 //   - a timer fires once for each (Key, At): after firing, the writer never fires the same
 //     Key and At again, even if the state still lists it (say Decide rejected the command
 //     or produced no event). A timer that fired and whose state moved on is simply gone.

@@ -150,6 +150,9 @@ func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, befor
 			before[p.stream] = &saved
 		}
 	}
+	if p.timer != nil && !w.stillListed(e, p.timer) {
+		return // superseded or cancelled by a command earlier in this batch: never fired
+	}
 	row := &sqlite.Row{Stream: p.stream, CommandID: p.req.CommandID, Command: cmd.Type, Data: cmd.Data,
 		IdempotencyKey: p.req.IdempotencyKey, CorrelationID: p.req.CorrelationID, Time: now}
 	if row.CommandID == "" {

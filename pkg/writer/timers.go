@@ -136,6 +136,14 @@ func findTimer(set []sqlite.Timer, key string) (sqlite.Timer, bool) {
 	return sqlite.Timer{}, false
 }
 
+// stillListed reports whether the entity's state lists t with the same At and command:
+// a timer taken from the queue may have been superseded by a command decided before it in
+// the same batch.
+func (w *Writer[S]) stillListed(e *entity[S], t *sqlite.Timer) bool {
+	now, ok := findTimer(w.timersOf("", e.state), t.Key)
+	return ok && now.At.Equal(t.At) && now.Command == t.Command && string(now.Data) == string(t.Data)
+}
+
 // pendingTimer reports whether stream has a timer not fired yet.
 func (w *Writer[S]) pendingTimer(stream string) bool {
 	for _, t := range w.tm.sets[stream] {
@@ -227,7 +235,11 @@ func diffTimers(old, next []sqlite.Timer) []sqlite.TimerChange {
 
 // timersOf returns the domain's timers of state as stored, by key (the last of a key wins).
 func (w *Writer[S]) timersOf(stream string, state S) []sqlite.Timer {
-	list := w.sched(state)
+	return timerRows(stream, w.sched(state))
+}
+
+// timerRows returns the timers of list as stored, by key (the last of a key wins).
+func timerRows(stream string, list []aggregate.Timer) []sqlite.Timer {
 	out := make([]sqlite.Timer, 0, len(list))
 	for _, t := range list {
 		// At as the table stores it: unix nanoseconds (a zero At fires at once)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -207,6 +208,20 @@ func TestSupersededAndCancelledTimersNeverFire(t *testing.T) {
 	if len(fired) != 3 || rejected != 1 {
 		t.Fatalf("after the restart: fired %+v, %d rejected; want 3 firings, 1 rejected", fired, rejected)
 	}
+	// verify replays the states and finds the timer table as their Timers list it (the
+	// refused timer, fired, included); a timer table changed by hand is a mismatch.
+	r.stop()
+	store := openStore(t, path)
+	if rep, err := writer.Verify(context.Background(), store, tick{}); err != nil || !rep.OK() {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	gone := sqlite.TimerChange{Timer: sqlite.Timer{Stream: "tick." + id, Key: "rejected"}, Delete: true}
+	if err := store.Commit(context.Background(), sqlite.Batch{Timers: []sqlite.TimerChange{gone}}); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := writer.Verify(context.Background(), store, tick{}); err != nil || len(rep.Mismatches) != 1 || !strings.Contains(rep.Mismatches[0], "timer table holds []") {
+		t.Fatalf("verify after deleting a timer: %+v %v; want one timer mismatch", rep, err)
+	}
 }
 
 // TestTimerDueWhileDownFiresAfterStart: a timer whose At passed while no writer ran fires
@@ -332,6 +347,10 @@ func TestTenThousandTimersAcrossRestart(t *testing.T) {
 	if all, _ := storedTimers(t, r.store); all != 0 {
 		t.Fatalf("the store still holds %d timers", all)
 	}
+	r.stop()
+	if rep, err := writer.Verify(context.Background(), openStore(t, path), tick{}); err != nil || !rep.OK() || rep.Events != 2*entities+entities*keys {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
 	t.Logf("%d fired before the restart, %d after", before, after)
 }
 
@@ -385,5 +404,36 @@ func TestPinnedEntitiesAreNotEvicted(t *testing.T) {
 		if !r.w.Holds("tick." + id) {
 			t.Fatalf("tick.%s was evicted", id)
 		}
+	}
+}
+
+// TestTimersFiredByTheOwningWriter: a writer fires only the timers of the partitions it
+// owns; the others wait in the store for the writer that owns them.
+func TestTimersFiredByTheOwningWriter(t *testing.T) {
+	p := newParts(t)
+	path := dbPath(t)
+	r := startWriter(t, p, tick{}, path, writer.Config{})
+	c := command.NewClient(p.nc, "tick", 0, 10*time.Second)
+	mine, other := ksuid.New().String(), ksuid.New().String()
+	for command.Partition(other, command.DefaultPartitions) == command.Partition(mine, command.DefaultPartitions) {
+		other = ksuid.New().String()
+	}
+	at := time.Now().Add(time.Second)
+	tickSend(t, c, mine, "schedule", tickData{Key: "k", At: at.UnixNano()})
+	tickSend(t, c, other, "schedule", tickData{Key: "k", At: at.UnixNano()})
+	r.stop()
+	r = startWriter(t, p, tick{}, path, writer.Config{Owned: []int{command.Partition(mine, command.DefaultPartitions)}})
+	stacktest.Eventually(t, 10*time.Second, func() error {
+		if tickOf(t, r.store, mine).Fired["k"] != 1 {
+			return fmt.Errorf("the owned entity's timer has not fired")
+		}
+		return nil
+	})
+	// Fired in At order: had the other been taken, it would have fired by now.
+	if n := tickOf(t, r.store, other).Fired["k"]; n != 0 {
+		t.Fatalf("the timer of a partition the writer does not own fired %d times", n)
+	}
+	if _, unfired := storedTimers(t, r.store); unfired != 1 {
+		t.Fatalf("%d timers unfired; want the other partition's", unfired)
 	}
 }

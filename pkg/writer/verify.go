@@ -33,7 +33,14 @@ func (r Report) OK() bool { return len(r.Mismatches) == 0 }
 // streams (newestStates).
 func Verify[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[S]) (Report, error) {
 	start := time.Now()
-	last, err := store.MaxSeq(ctx)
+	var last int64
+	var timers []sqlite.Timer // for a Scheduler, as of last
+	var err error
+	if _, ok := d.(aggregate.Scheduler[S]); ok {
+		last, timers, err = store.TimersAsOf(ctx)
+	} else {
+		last, err = store.MaxSeq(ctx)
+	}
 	if err != nil {
 		return Report{}, err
 	}
@@ -81,6 +88,7 @@ func Verify[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[
 	if len(states) != streams {
 		mismatch("%d streams have events, %d have a state", streams, len(states))
 	}
+	verifyTimers(d, timers, folds, mismatch)
 	rep.Streams, rep.Duration = streams, time.Since(start)
 	return rep, nil
 }
@@ -130,4 +138,38 @@ func newestStates[S any](ctx context.Context, store *sqlite.Store, folds []*fold
 	}
 	slices.SortFunc(states, func(a, b sqlite.State) int { return strings.Compare(a.Stream, b.Stream) })
 	return states, nil
+}
+
+// verifyTimers compares the timer table (as of the replay's last row) with the timers
+// the domain (an aggregate.Scheduler) lists for each replayed state, fired or not.
+func verifyTimers[S any](d aggregate.Domain[S], timers []sqlite.Timer, folds []*fold[S], mismatch func(string, ...any)) {
+	sched, ok := d.(aggregate.Scheduler[S])
+	if !ok {
+		return
+	}
+	stored := map[string][]sqlite.Timer{}
+	for _, t := range timers {
+		t.Fired = false
+		stored[t.Stream] = append(stored[t.Stream], t)
+	}
+	for _, f := range folds {
+		for stream, st := range f.streams {
+			want := timerRows(stream, sched.Timers(st.state))
+			if got := stored[stream]; (len(want) > 0 || len(got) > 0) && !slices.EqualFunc(got, want, sameTimer) {
+				mismatch("%s: timer table holds %s, the replayed state lists %s", stream, timerList(got), timerList(want))
+			}
+			delete(stored, stream)
+		}
+	}
+	for stream := range stored {
+		mismatch("%s: has timers but no events", stream)
+	}
+}
+
+func timerList(ts []sqlite.Timer) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = fmt.Sprintf("%s@%s", t.Key, t.At.Format(time.RFC3339Nano))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }

@@ -34,9 +34,33 @@ type Batch struct {
 	PublishedSeq int64         // the outbox cursor, if > 0
 }
 
+// TimersAsOf returns every stored timer and the seq of the newest event row, read in one
+// transaction: the timers as of that row.
+func (s *Store) TimersAsOf(ctx context.Context) (last int64, timers []Timer, err error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, nil, mapErr("read timers", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read only
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM event`).Scan(&last); err != nil {
+		return 0, nil, mapErr("max seq", err)
+	}
+	err = readTimers(ctx, tx, func(t Timer) error {
+		timers = append(timers, t)
+		return nil
+	})
+	return last, timers, err
+}
+
 // Timers calls fn with every stored timer, fired or not, in (stream, key) order.
 func (s *Store) Timers(ctx context.Context, fn func(Timer) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT stream, key, at, command, data, fired FROM timer ORDER BY stream, key`)
+	return readTimers(ctx, s.r, fn)
+}
+
+func readTimers(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, fn func(Timer) error) error {
+	rows, err := q.QueryContext(ctx, `SELECT stream, key, at, command, data, fired FROM timer ORDER BY stream, key`)
 	if err != nil {
 		return mapErr("read timers", err)
 	}
