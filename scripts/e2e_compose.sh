@@ -151,6 +151,7 @@ eval "$export_line"
 export NATS_URL
 [[ -x bin/uneventful ]] || fail "./build.sh --docker did not build bin/uneventful"
 walkthrough "docker-compose exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db"
+sessions_walkthrough
 
 # The history grows while the queue's last operations land: compare the events the router
 # served with as many read directly.
@@ -277,11 +278,15 @@ step "./run.sh in the foreground; a signal stops the stack"
 : >"$TMP/fg.out" # before the background job opens it, so the wait below can read it at once
 ./run.sh --docker >"$TMP/fg.out" 2>"$TMP/fg.err" &
 fg=$!
-deadline=$((SECONDS + 60))
-# The base URL is the first line; the attached containers' output follows it.
+# The base URL is the first line, printed once every container is healthy; the attached
+# containers' output follows it. run.sh itself gives up (and exits) after
+# COMPOSE_READY_TIMEOUT seconds, so this waits for one of the two; the deadline only
+# catches a run.sh that hangs.
+hang=$((${COMPOSE_READY_TIMEOUT:-180} + 120))
+deadline=$((SECONDS + hang))
 until (($(wc -l <"$TMP/fg.out") > 0)); do
-	kill -0 "$fg" 2>/dev/null || fail "./run.sh exited early: $(tail -n 5 "$TMP/fg.err")"
-	((SECONDS < deadline)) || fail "./run.sh printed no base URL within 60 s"
+	kill -0 "$fg" 2>/dev/null || fail "./run.sh exited before it printed a base URL: $(tail -n 5 "$TMP/fg.err")"
+	((SECONDS < deadline)) || fail "./run.sh neither printed a base URL nor gave up within $hang s: it hangs"
 	sleep 0.5
 done
 url=$(head -n 1 "$TMP/fg.out")

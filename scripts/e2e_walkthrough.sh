@@ -112,6 +112,7 @@ walkthrough() {
 		'.newest == 3 and ([.events[] | [.position, .stream, .version, .type]] == [[1, "wallet.'"$WALLET"'", 1, "credited"], [2, "wallet.'"$WALLET"'", 2, "debited"], [3, "queue.wallet", 1, "enqueued"]])'
 	local history_page=$OUT
 	queues_walkthrough
+	bus_walkthrough
 	OUT=$history_page
 }
 
@@ -165,4 +166,54 @@ queues_walkthrough() {
 	run_adapted "bin/uneventful queue dequeue payments.error"
 	[[ $OUT == '{"amount": -1}' ]] || fail "queue dequeue payments.error printed '$OUT'"
 	ok "queue dequeue payments.error takes it: $OUT"
+}
+
+# sessions_walkthrough: the README's "Sessions" lines (C9) on a fresh session, through the
+# HTTP entry: If-Match required and checked, frozen attributes, a read at a revision,
+# destroy, then 404 and an event stream that closes after the last event.
+# shellcheck disable=SC2016 # README lines, run as they are spelled there
+sessions_walkthrough() {
+	local S
+	readme_line 'S=$(bin/uneventful ksuid)'
+	S=$(bin/uneventful ksuid) || fail "bin/uneventful ksuid failed"
+	export S
+	run_readme "curl -s -X POST -H 'If-Match: \"0\"' -d '{\"namespace\":\"chat\",\"attributes\":{\"nick\":\"ann\",\"room\":\"lobby\"},\"freeze\":[\"nick\"]}' http://localhost/session/\$S/update | jq"
+	expect_json "session: a new session at If-Match \"0\", nick frozen (version 1)" "$OUT" \
+		'.id == env.S and .version == 1 and .attributes.chat == {"nick": {"value": "ann", "frozen": true}, "room": {"value": "lobby", "frozen": false}}'
+	run_readme "curl -s -X POST -H 'If-Match: \"0\"' -d '{\"namespace\":\"chat\",\"attributes\":{\"room\":\"dev\"}}' http://localhost/session/\$S/update | jq"
+	expect_json "session: a stale If-Match is version_mismatch" "$OUT" '.error.type == "version_mismatch"'
+	run_readme "curl -s -X POST -H 'If-Match: \"1\"' -d '{\"namespace\":\"chat\",\"attributes\":{\"nick\":\"bob\"}}' http://localhost/session/\$S/update | jq"
+	expect_json "session: a frozen attribute does not change" "$OUT" '.error.type == "frozen_attribute"'
+	run_readme "curl -s -X POST -H 'If-Match: \"1\"' -d '{\"namespace\":\"chat\"}' http://localhost/session/\$S/clear | jq"
+	expect_json "session: a namespace holding a frozen value is not cleared" "$OUT" '.error.type == "frozen_attribute"'
+	run_readme "curl -s -X POST -H 'If-Match: \"1\"' -d '{\"namespace\":\"chat\",\"attributes\":{\"room\":\"\"}}' http://localhost/session/\$S/update | jq"
+	expect_json "session: an empty value removes room (version 2)" "$OUT" \
+		'.version == 2 and .attributes.chat == {"nick": {"value": "ann", "frozen": true}}'
+	run_readme 'curl -s "http://localhost/session/$S?revision=1" | jq'
+	expect_json "session: ?revision=1 shows room again" "$OUT" '.version == 1 and .attributes.chat.room.value == "lobby"'
+	run_readme "curl -s -X POST -H 'If-Match: \"2\"' http://localhost/session/\$S/destroy | jq"
+	same_json "session: destroy answers {id, version, destroyed}" "$OUT" "{\"id\": \"$S\", \"version\": 3, \"destroyed\": true}"
+	run_adapted "curl -s http://localhost/session/\$S | jq"
+	expect_json "session: a destroyed session is not_found" "$OUT" '.error.type == "not_found"'
+	run_readme 'curl -N http://localhost/session/$S/events'
+	[[ $(grep '^id: ' <<<"$OUT" | tr '\n' ' ') == "id: 1 id: 2 id: 3 " ]] ||
+		fail "session events: want ids 1 2 3 then the end of the stream; got:"$'\n'"$OUT"
+	ok "session: its events stay readable, and the stream closes after the last one"
+}
+
+# bus_walkthrough: the README's `uneventful call` lines (Command bus) on $WALLET, after the
+# queue steps (balance 5.00, version 3): a credit prints the new state, a refused debit
+# the failure, with exit status 3.
+bus_walkthrough() {
+	local credit debit c rc=0
+	credit="bin/uneventful call wallet.credit $WALLET '{\"amount\": 5}'"
+	run_readme "$credit"
+	expect_json "call wallet.credit printed the new state (balance 10.00, version 4)" "$OUT" '.balance == "10.00" and .version == 4'
+	debit="bin/uneventful call wallet.debit $WALLET '{\"amount\": 500}'"
+	readme_line "$debit"
+	c=$(adapt "$debit")
+	log "\$ $c"
+	OUT=$(timeout 60 bash -o pipefail -c "$c") || rc=$?
+	((rc == 3)) || fail "exit $rc from: $c (want 3: a failure)"
+	expect_json "call wallet.debit beyond the balance: exit 3 and the failure insufficient_funds" "$OUT" '.error.type == "insufficient_funds" and .error.kind == "rejected"'
 }

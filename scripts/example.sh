@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # ./run.sh example multiple-domain: casual's multiple-domain example on two domains,
 # A and B, each a queue_domain process with its own NATS server and JetStream domain,
-# joined by a leafnode (B connects to A). It enqueues "test" from A into b1, waits for
-# the message to travel b1 -> echo (in A) -> b2 -> a1 -> rollback -> a1.error, prints
-# both domains' listings, stops the domains, and exits 0 only if the outcome is casual's.
+# joined by a leafnode (B connects to A). It enqueues "test" from A into b1 (correlation id
+# casual-example), waits for the message to travel b1 -> echo (in A) -> b2 -> a1 ->
+# rollback -> a1.error keeping that id, prints both domains' listings, stops the
+# domains, and exits 0 only if the outcome is casual's.
 #
 # Local processes only. A compose mode would replace example_start and example_stop
 # (the domains' NATS URLs are all the rest needs).
@@ -97,18 +98,18 @@ multiple_domain() {
 	printf '\n$ uneventful domain connections\n'
 	uneventful domain connections --nats "$A_URL"
 	listings
-	printf '\nA$ echo test | uneventful queue enqueue b1\n'
-	echo test | uneventful queue enqueue b1 --nats "$A_URL"
-	if ! wait_for 10 uneventful example check multiple-domain --nats "$A_URL"; then
+	printf '\nA$ echo test | uneventful queue enqueue b1 -correlation-id casual-example\n'
+	echo test | uneventful queue enqueue b1 -correlation-id casual-example --nats "$A_URL"
+	if ! wait_for 10 uneventful example check multiple-domain -correlation-id casual-example --nats "$A_URL"; then
 		listings
-		uneventful example check multiple-domain --nats "$A_URL" || true
+		uneventful example check multiple-domain -correlation-id casual-example --nats "$A_URL" || true
 		die "multiple-domain: the outcome is not casual's"
 	fi
 	listings
 	printf '\nA$ uneventful queue messages a1.error\n'
 	uneventful queue messages a1.error --nats "$A_URL"
 	echo
-	uneventful example check multiple-domain --nats "$A_URL"
+	uneventful example check multiple-domain -correlation-id casual-example --nats "$A_URL"
 }
 
 # resource_lock: fox-wamp's resource-lock demo (examples/resource-lock) against the

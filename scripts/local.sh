@@ -29,13 +29,16 @@ local_host() {
 	esac
 }
 
-# local_routes prints the HTTP entry's ROUTES: each domain's prefix to its server, and
-# /history to the history writer.
+# local_routes prints the HTTP entry's ROUTES: each domain's prefix to its server,
+# /notify to the session's, and /history to the history writer.
 local_routes() {
 	local d routes=()
 	for d in "${DOMAINS[@]}"; do
 		routes+=("/$d/=http://127.0.0.1:$(domain_port "$d" server)")
 	done
+	if [[ " ${DOMAINS[*]} " == *" session "* ]]; then # notifications by constraint (pkg/notify)
+		routes+=("/notify=http://127.0.0.1:$(domain_port session server)")
+	fi
 	routes+=("/history=http://$(local_host):8081")
 	printf '%s\n' "${routes[*]}"
 }

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"uneventful.dev/uneventful/pkg/sse"
@@ -15,11 +14,7 @@ import (
 // every stream under a prefix (wallet., queue.; none: everything; the history, --after
 // a global position). It follows until interrupted, resuming across lost connections.
 func eventsWatch(e *env, fs *flag.FlagSet, args []string) error {
-	port := os.Getenv("HTTP_PORT")
-	if port == "" {
-		port = "80"
-	}
-	base := fs.String("url", "http://localhost:"+port, "the HTTP entry")
+	base := entryURL(fs)
 	after := fs.String("after", "", `start after this position (a version for one entity, a global position for a prefix), or "end" for new events only`)
 	rest, err := parseAnywhere(fs, args)
 	if err != nil {

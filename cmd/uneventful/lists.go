@@ -113,6 +113,7 @@ func secs(d time.Duration) string { return seconds(d.Seconds()) }
 // exampleCheck exits non-zero unless the listing is the outcome of casual's
 // multiple-domain example (used by scripts/example.sh; the Go test checks the same).
 func exampleCheck(e *env, fs *flag.FlagSet, args []string) error {
+	correlation := fs.String("correlation-id", "", "also check that the message in a1.error kept this correlation id")
 	rest, err := e.connect(fs, args)
 	if err != nil {
 		return err
@@ -127,6 +128,15 @@ func exampleCheck(e *env, fs *flag.FlagSet, args []string) error {
 	}
 	if err := multipledomain.Check(l); err != nil {
 		return err
+	}
+	if *correlation != "" {
+		parked, err := queue.NewClient(e.nc).Browse(e.ctx, "a1.error")
+		if err != nil {
+			return err
+		}
+		if err := multipledomain.CheckCorrelation(parked, *correlation); err != nil {
+			return err
+		}
 	}
 	_, err = fmt.Fprintln(e.stdout, "multiple-domain: the outcome is casual's")
 	return err

@@ -3,7 +3,7 @@
 //
 //	uneventful queue list                     queues: name group rc rd count size avg EQ DQ UC last
 //	uneventful queue messages <queue>         its messages, without consuming them
-//	echo test | uneventful queue enqueue b1   prints the message id
+//	echo test | uneventful queue enqueue b1   prints the message id (-correlation-id: its work item's id)
 //	uneventful queue dequeue <queue>          prints the payload (dequeued and committed)
 //	uneventful queue restore <queue>          moves <queue>.error back to <queue>
 //	uneventful queue clear <queue>            removes every message not dequeued
@@ -14,8 +14,10 @@
 //	uneventful domain connections             leafnode connections between domains
 //	uneventful ksuid                          a new KSUID: an entity id (W=$(uneventful ksuid))
 //	uneventful events watch wallet.<id>       one entity's events, live (also: wallet., queue., none: all)
+//	uneventful call wallet.credit <id> '{"amount": 5}'   a command through the bus (call.go: exit statuses)
+//	uneventful notify <session> <ns> <type> [payload]   a notification to a session (also: many, listen)
 //
-// Every command but ksuid and events watch (-url, default http://localhost:$HTTP_PORT)
+// Every command but ksuid, events watch and notify (-url, default http://localhost:$HTTP_PORT)
 // takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
 package main
 
@@ -41,8 +43,16 @@ const usage = `usage: uneventful <command> [flags] [args]
   service list
   domain connections
   events watch [<domain>.<id> | <prefix>.] [-after N|end] [-url http://localhost:$HTTP_PORT]
+  notify <session-id> <namespace> <type> [<payload JSON>] [-url ...]
+  notify many <namespace> <type> <constraint JSON> [<payload JSON>] [-url ...]
+  notify listen <session-id> [-url ...]   (notifications are ephemeral: only while listening)
   example check multiple-domain   (exit status: is the outcome casual's?)
   ksuid                           a new KSUID (an entity id); needs no NATS server
+  call <domain>.<command> <id> [json] | service.<name> [json] [-command C]
+        [-timeout 5s] [-key K] [-if-version N]
+        prints the reply, or the failure as {"error": ...}; exit status 0 reply,
+        1 error (unavailable, timeout, internal), 2 usage, 3 failure (refused),
+        4 not found (nobody serves the target, unknown entity or command)
 
 Flags of every command: -nats URL (default $NATS_URL or nats://127.0.0.1:4222),
 -wait D (how long listings collect the domains' answers, default 300ms).
@@ -74,15 +84,14 @@ var commands = map[string]command{
 	"example check":        exampleCheck,
 	"ksuid":                ksuidNew,
 	"events watch":         eventsWatch,
+	"call":                 callCmd,
+	"notify":               notifyCmd,
 }
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "uneventful:", err)
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+		os.Exit(exitCode(err)) // call.go: 1 error, 2 usage; call: 3 failure, 4 not found
 	}
 }
 

@@ -53,7 +53,8 @@ func listed(t *testing.T, check func(string) bool, args ...string) {
 }
 
 // The CLI against casual's example: listings with the seed's columns, enqueue printing
-// the id, messages, restore, dequeue, the example check.
+// the id (with a correlation id the messages listing shows), messages, restore, dequeue,
+// the example check.
 func TestCLIOnTheExample(t *testing.T) {
 	a := startExample(t, "A", -1)
 	startExample(t, "B", 0, a.LeafURL())
@@ -77,7 +78,7 @@ func TestCLIOnTheExample(t *testing.T) {
 	if _, err := cli(t, "", "example", "check", "multiple-domain", "--nats", url); err == nil {
 		t.Fatal("example check passed before the enqueue")
 	}
-	out, err := cli(t, "test\n", "queue", "enqueue", "b1", "--nats", url)
+	out, err := cli(t, "test\n", "queue", "enqueue", "b1", "--correlation-id", "casual-1", "--nats", url)
 	if err != nil || !regexp.MustCompile(`^[0-9A-Za-z]{27}\n$`).MatchString(out) {
 		t.Fatalf("enqueue: %q, %v", out, err)
 	}
@@ -85,6 +86,12 @@ func TestCLIOnTheExample(t *testing.T) {
 		_, err := cli(t, "", "example", "check", "multiple-domain", "--nats", url)
 		return err
 	})
+	if _, err := cli(t, "", "example", "check", "multiple-domain", "-correlation-id", "casual-1", "--nats", url); err != nil {
+		t.Fatalf("the parked message lost its correlation id: %v", err)
+	}
+	if _, err := cli(t, "", "example", "check", "multiple-domain", "-correlation-id", "other", "--nats", url); err == nil {
+		t.Fatal("the example check passed with another correlation id")
+	}
 	listed(t, func(out string) bool {
 		return regexp.MustCompile(`(?m)^a1 +A +0 +0\.000000 +0 +0 +0 +1 +1 +0 +\d{4}-`).MatchString(out) &&
 			regexp.MustCompile(`(?m)^a1\.error +A +0 +0\.000000 +1 +5 +5 +1 +0 +0 +\d{4}-`).MatchString(out) && !strings.Contains(out, "b1")
@@ -95,7 +102,7 @@ func TestCLIOnTheExample(t *testing.T) {
 	listed(t, func(out string) bool {
 		return regexp.MustCompile(`(?m)^A +B +\d+ +in `).MatchString(out) && regexp.MustCompile(`(?m)^B +A +\d+ +out `).MatchString(out)
 	}, "domain", "connections", "--nats", url)
-	if out, _ := cli(t, "", "queue", "messages", "a1.error", "--nats", url); !regexp.MustCompile(`(?m)^[0-9A-Za-z]{27} +available +5 +1 +- +- `).MatchString(out) {
+	if out, _ := cli(t, "", "queue", "messages", "a1.error", "--nats", url); !regexp.MustCompile(`(?m)^[0-9A-Za-z]{27} +available +5 +1 +- +- .* casual-1$`).MatchString(out) {
 		t.Fatalf("messages:\n%s", out)
 	}
 	if out, err := cli(t, "", "queue", "dequeue", "a1.error", "--nats", url); err != nil || out != "test\n" {

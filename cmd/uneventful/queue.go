@@ -42,9 +42,9 @@ func queueMessages(e *env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := table(e.stdout, "id", "state", "size", "redelivered", "type", "reply", "available", "time")
+	w := table(e.stdout, "id", "state", "size", "redelivered", "type", "reply", "available", "time", "correlation")
 	for _, m := range ms {
-		row(w, m.ID, m.State, len(m.Payload), m.Redelivered, dash(m.Type), dash(m.Reply), stamp(m.Available), stamp(m.Time))
+		row(w, m.ID, m.State, len(m.Payload), m.Redelivered, dash(m.Type), dash(m.Reply), stamp(m.Available), stamp(m.Time), dash(m.CorrelationID))
 	}
 	return w.Flush()
 }
@@ -54,6 +54,7 @@ func queueEnqueue(e *env, fs *flag.FlagSet, args []string) error {
 	props := fs.String("properties", "", "message properties (selectable on dequeue)")
 	reply := fs.String("reply", "", "reply queue")
 	delay := fs.Duration("delay", 0, "not available before now + delay")
+	correlation := fs.String("correlation-id", "", "the work item the message belongs to (default: the message id)")
 	name, err := oneQueue(e, fs, args)
 	if err != nil {
 		return err
@@ -63,7 +64,7 @@ func queueEnqueue(e *env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, err := queue.NewClient(e.nc).Enqueue(e.ctx, name, queue.Message{Type: *typ, Payload: payload, Properties: *props, Reply: *reply}, queue.EnqueueOptions{Delay: *delay})
+	id, err := queue.NewClient(e.nc).Enqueue(e.ctx, name, queue.Message{Type: *typ, Payload: payload, Properties: *props, Reply: *reply}, queue.EnqueueOptions{Delay: *delay, CorrelationID: *correlation})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ package multipledomain
 import (
 	"fmt"
 
+	"uneventful.dev/uneventful/pkg/queue"
 	"uneventful.dev/uneventful/pkg/queuedomain"
 )
 
@@ -37,6 +38,19 @@ func Check(l queuedomain.Listing) error {
 		if s := l.Service(name); s.Calls != 1 || s.Group != group {
 			return fmt.Errorf("service %s: %d calls in %q, want 1 in %s", name, s.Calls, s.Group, group)
 		}
+	}
+	return nil
+}
+
+// CheckCorrelation reports how parked (a1.error, browsed) differs from the outcome once
+// "test\n" was enqueued into b1 with correlation id id: one message that kept it through
+// echo, b2 and a1, across both domains.
+func CheckCorrelation(parked []queue.Browsed, id string) error {
+	if len(parked) != 1 {
+		return fmt.Errorf("a1.error holds %d messages, want 1", len(parked))
+	}
+	if got := parked[0].CorrelationID; got != id {
+		return fmt.Errorf("the message in a1.error has correlation id %q, want %q (the enqueue's)", got, id)
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ type Envelope struct {
 	CorrelationID string          `json:"correlation_id,omitempty"`
 	CausationID   string          `json:"causation_id,omitempty"`
 	Time          time.Time       `json:"time"`
+
+	// Schema is the version of Data's format (Upcasters); 0, absent, is version 1.
+	Schema int `json:"schema,omitempty"`
+
 	// Fencing holds the fencing tokens the command accepted, by lock name
 	// (Fencing-Token header): the entity keeps the highest per lock (docs/architecture.md).
 	Fencing map[string]int64 `json:"fencing,omitempty"`

@@ -36,6 +36,10 @@ const (
 	Internal           Kind = "internal"            // a bug or an unexpected failure
 )
 
+// PreconditionRequired: a command without If-Match in a domain that requires one
+// (pkg/aggregate, VersionRequired): HTTP 428.
+const PreconditionRequired Kind = "precondition_required"
+
 // Error is an error with a kind, a machine-readable type and a human message.
 type Error struct {
 	Kind    Kind   `json:"kind"`

@@ -4,8 +4,11 @@
 // durable and roll back on failure, so a message is never lost; a forwarder that dies
 // mid-flow leaves its message dequeued until the lease expires and the owner rolls it
 // back. The next step is deduplicated by (forward, message id), so a redelivered
-// message is not enqueued twice downstream. The package also serves named services
-// with call statistics (Serve).
+// message is not enqueued twice downstream. Everything a message causes stays in its
+// work item: the enqueue downstream, the service call (CorrelationHeader) and the
+// domain command carry the message's correlation id, and the id of its "dequeued"
+// event as their cause. The package also serves named services with call statistics
+// (Serve).
 package forward
 
 import (
@@ -79,8 +82,11 @@ func New(cfg queue.Config, nc *nats.Conn, log *slog.Logger) *Forwards {
 			timeout: time.Duration(c.Target.Timeout), lease: time.Duration(c.Lease), delay: time.Duration(c.Reply.Delay), step: callService,
 		}
 		if c.Target.Command != "" {
-			domain, _, _ := strings.Cut(c.Target.Command, ".")
+			domain, name, _ := strings.Cut(c.Target.Command, ".")
 			f.info.Target, f.step = c.Target.Command, callCommand
+			if name == AnyCommand { // the command named by each message (anycommand.go)
+				f.step = callAnyCommand
+			}
 			f.writer = command.NewClient(nc, domain, 0, f.timeout)
 		}
 		fs.flows = append(fs.flows, f)
@@ -174,6 +180,8 @@ func (f *flow) run(ctx context.Context, log *slog.Logger) {
 func callService(ctx context.Context, f *flow, d *queue.Dequeued) error {
 	req := &nats.Msg{Subject: ServiceSubject(f.info.Target), Data: d.Payload, Header: nats.Header{}}
 	req.Header.Set(MessageIDHeader, d.ID)
+	req.Header.Set(CorrelationHeader, d.CorrelationID)
+	req.Header.Set(CausationHeader, d.EventID)
 	if d.Type != "" {
 		req.Header.Set(TypeHeader, d.Type)
 	}
@@ -198,19 +206,24 @@ func (f *flow) reply(ctx context.Context, d *queue.Dequeued, typ string, payload
 	if f.info.Reply == "" {
 		return nil
 	}
-	_, err := f.q.Enqueue(ctx, f.info.Reply, queue.Message{Type: typ, Payload: payload, Properties: d.Properties},
-		queue.EnqueueOptions{Delay: f.delay, Dedup: f.info.Alias + "/" + d.ID})
+	_, err := f.q.Enqueue(ctx, f.info.Reply, queue.Message{Type: typ, Payload: payload, Properties: d.Properties}, f.next(d))
 	return err
+}
+
+// next is how a flow enqueues what d became: delayed as configured, deduplicated by
+// (forward, message), in d's work item (its correlation id) and caused by its dequeue.
+func (f *flow) next(d *queue.Dequeued) queue.EnqueueOptions {
+	return queue.EnqueueOptions{Delay: f.delay, Dedup: f.info.Alias + "/" + d.ID, CorrelationID: d.CorrelationID, CausationID: d.EventID}
 }
 
 // callCommand sends the message as a domain command: the properties name the entity,
 // the payload is the command's data and the message id its idempotency key, so a
-// message delivered twice changes the entity once. A rejection fails the call. The
-// reply is the entity's new state.
+// message delivered twice changes the entity once; its events carry the message's
+// correlation id. A rejection fails the call. The reply is the entity's new state.
 func callCommand(ctx context.Context, f *flow, d *queue.Dequeued) error {
 	_, name, _ := strings.Cut(f.info.Target, ".")
 	rep, err := f.writer.Send(ctx, command.Request{Kind: command.KindCommand, Entity: d.Properties, CommandID: event.NewID(),
-		Command: name, Data: d.Payload, IdempotencyKey: "queue/" + d.ID})
+		Command: name, Data: d.Payload, IdempotencyKey: "queue/" + d.ID, CorrelationID: d.CorrelationID})
 	if err != nil {
 		return err
 	}
@@ -219,8 +232,7 @@ func callCommand(ctx context.Context, f *flow, d *queue.Dequeued) error {
 
 // toQueue enqueues the message to the target queue.
 func toQueue(ctx context.Context, f *flow, d *queue.Dequeued) error {
-	_, err := f.q.Enqueue(ctx, f.info.Target, queue.Message{Type: d.Type, Payload: d.Payload, Properties: d.Properties, Reply: d.Reply},
-		queue.EnqueueOptions{Delay: f.delay, Dedup: f.info.Alias + "/" + d.ID})
+	_, err := f.q.Enqueue(ctx, f.info.Target, queue.Message{Type: d.Type, Payload: d.Payload, Properties: d.Properties, Reply: d.Reply}, f.next(d))
 	return err
 }
 

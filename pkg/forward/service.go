@@ -20,6 +20,13 @@ const (
 	MessageIDHeader = "Uneventful-Message-Id"
 	// TypeHeader carries the payload type.
 	TypeHeader = "Uneventful-Type"
+	// CorrelationHeader carries the correlation id of the message behind a call: a
+	// service that sends commands or enqueues messages passes it on (command.Request's
+	// CorrelationID, queue.EnqueueOptions' CorrelationID) so they stay in its work item.
+	CorrelationHeader = "Uneventful-Correlation-Id"
+	// CausationHeader carries the id of the event that caused the call (the message's
+	// "dequeued" event).
+	CausationHeader = "Uneventful-Causation-Id"
 )
 
 // ServicesListSubject is answered by every service instance with its call statistics.
@@ -54,6 +61,7 @@ func (s ServiceInfo) Avg() time.Duration {
 // Service is a running service instance; Stop it when done.
 type Service struct {
 	subs []*nats.Subscription
+	api  *serviceAPI // $SRV.PING/INFO/STATS (serviceapi.go)
 	mu   sync.Mutex
 	info ServiceInfo
 }
@@ -61,11 +69,16 @@ type Service struct {
 // Serve advertises the service name of domain on nc and answers its calls with h.
 // Instances of one name share its calls (a NATS queue group).
 func Serve(nc *nats.Conn, domain, name string, h Handler) (*Service, error) {
-	s := &Service{info: ServiceInfo{Name: name, Group: domain}}
+	api, err := advertise(nc, domain, name)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{info: ServiceInfo{Name: name, Group: domain}, api: api}
 	call, err := nc.QueueSubscribe(ServiceSubject(name), "service", func(m *nats.Msg) {
 		start := time.Now()
 		out, err := h(context.Background(), m.Data, m.Header)
 		s.record(start, err)
+		s.api.record(time.Since(start), err)
 		reply := &nats.Msg{Subject: m.Reply, Data: out, Header: nats.Header{}}
 		if err != nil {
 			reply.Header.Set(ErrorHeader, err.Error())
@@ -117,6 +130,7 @@ func (s *Service) Stop() {
 	for _, sub := range s.subs {
 		sub.Unsubscribe() //nolint:errcheck
 	}
+	s.api.svc.Stop()
 }
 
 // ErrRollback is what the example rollback service always fails with.

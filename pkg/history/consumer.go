@@ -257,10 +257,13 @@ func (c *copier) copyBatch(ctx context.Context, batch []jetstream.Msg, first boo
 			continue // delivered again; stored already
 		}
 		next = seq + 1
-		e, err := decodeEvent(m.Data())
+		e, err := event.Decode(m.Data(), nil)
 		if err != nil {
 			c.log.Error("history: dropping a message that is not an event", "subject", m.Subject(), "stream_seq", seq, "err", err)
 			continue
+		}
+		if err := c.store.up.Upcast(&e); err != nil { // e is left as it came
+			c.log.Warn("history: storing an event in the version it came in", "stream_seq", seq, "err", err)
 		}
 		events = append(events, e)
 	}

@@ -25,7 +25,7 @@ func FuzzEventMessage(f *testing.F) {
 	}
 	f.Cleanup(func() { store.Close() })
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := decodeEvent(b)
+		e, err := event.Decode(b, nil)
 		if err != nil {
 			return
 		}

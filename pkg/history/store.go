@@ -7,7 +7,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -32,6 +31,7 @@ type Store struct {
 	inserts         [len(insertRows)]*sql.Stmt // prepared on w at Open, never while a transaction holds it
 	stopCheckpoints func()
 	appended        notifier // wakes the readers of GET /history/events after each commit
+	up              *event.Upcasters
 }
 
 // Open opens (creating and migrating if needed) the history at path.
@@ -63,6 +63,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// UseUpcasters makes the store upcast (event.Upcasters) every event it stores and every
+// event it reads: what it stores and serves is then in the current version of its type,
+// whatever version the event came in or was stored in before. An event it cannot upcast
+// (a version newer than this build knows, data its upcaster refuses) is stored and
+// served as it came, with its schema version: the history loses nothing and blocks no
+// reader for it. Call it before any other method; without it events are kept and served
+// as they came.
+func (s *Store) UseUpcasters(up *event.Upcasters) { s.up = up }
+
 // Close closes the store.
 func (s *Store) Close() error {
 	s.stopCheckpoints()
@@ -75,6 +84,7 @@ func (s *Store) Close() error {
 
 // Append stores events in order in one transaction; an event id already stored is
 // skipped (a redelivery), so positions stay gapless. It returns how many were new.
+// Events are stored as given: decode them with event.Decode and the store's upcasters.
 func (s *Store) Append(ctx context.Context, events []event.Envelope) (int, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -96,7 +106,7 @@ func (s *Store) Append(ctx context.Context, events []event.Envelope) (int, error
 		args = append(args[:0], now)
 		for _, e := range events[:insertRows[i]] {
 			args = append(args, e.ID, e.Stream, e.Version, e.Type, string(e.Data), e.CommandID,
-				e.CorrelationID, e.CausationID, e.Time.UTC().Format(time.RFC3339Nano))
+				e.CorrelationID, e.CausationID, e.Time.UTC().Format(time.RFC3339Nano), nullSchema(e.Schema))
 		}
 		res, err := stmts[i].ExecContext(ctx, args...)
 		if err != nil {
@@ -120,44 +130,40 @@ func (s *Store) Append(ctx context.Context, events []event.Envelope) (int, error
 // in chunks of these sizes (a batch of 45 takes 32, 8, 4 and 1 rows).
 var insertRows = [...]int{64, 32, 16, 8, 4, 2, 1}
 
-const insertColumns = 9 // bound per row; recorded is bound once per statement
+const insertColumns = 10 // bound per row; recorded is bound once per statement
 
 // insertSQL is the statement inserting n rows, each with the same recorded time (?1).
 func insertSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT OR IGNORE INTO history (recorded, event_id, stream, version, type, data, command_id, correlation_id, causation_id, time) VALUES `)
+	b.WriteString(`INSERT OR IGNORE INTO history (recorded, event_id, stream, version, type, data, command_id, correlation_id, causation_id, time, schema) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`(?1,?,?,?,?,?,?,?,?,?)`)
+		b.WriteString(`(?1,?,?,?,?,?,?,?,?,?,?)`)
 	}
 	return b.String()
 }
 
 // After returns up to limit entries with position > after, and the newest position.
 func (s *Store) After(ctx context.Context, after int64, limit int) ([]Entry, int64, error) {
-	var newest int64
-	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(position), 0) FROM history`).Scan(&newest); err != nil {
-		return nil, 0, err
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT position, event_id, stream, version, type, data, command_id, coalesce(correlation_id, ''), coalesce(causation_id, ''), time FROM history WHERE position > ? ORDER BY position LIMIT ?`, after, limit)
+	newest, err := s.Newest(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	out := []Entry{}
-	for rows.Next() {
-		var e Entry
-		var data, ts string
-		if err := rows.Scan(&e.Position, &e.ID, &e.Stream, &e.Version, &e.Type, &data, &e.CommandID, &e.CorrelationID, &e.CausationID, &ts); err != nil {
-			return nil, 0, err
-		}
-		e.Data = json.RawMessage(data)
-		e.Time, _ = time.Parse(time.RFC3339Nano, ts)
-		out = append(out, e)
+	out, err := s.Range(ctx, after, newest, "", limit)
+	if out == nil {
+		out = []Entry{}
 	}
-	return out, newest, rows.Err()
+	return out, newest, err
+}
+
+// nullSchema stores schema version 1 (0 or 1) as NULL, as events stored before versions.
+func nullSchema(v int) any {
+	if v <= 1 {
+		return nil
+	}
+	return v
 }
 
 // Ping checks the database answers.

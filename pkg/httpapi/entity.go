@@ -24,7 +24,8 @@ const MaxBody = 1 << 20
 
 // Entities is the HTTP API of one domain's entities:
 //
-//	GET  /{domain}/{id}            state document, ETag "<version>"
+//	GET  /{domain}/{id}            state document, ETag "<version>"; ?revision=N: as of
+//	                               version N (lifecycle.go)
 //	GET  /{domain}/{id}/{view}     the same, for each of StateViews (e.g. balance)
 //	GET  /{domain}/{id}/events     live events, Server-Sent Events from a version (C8; live.go)
 //	GET  /{domain}/{id}/{view}     events newest first (?before=<version>&limit=<n>), for
@@ -41,6 +42,7 @@ type Entities struct {
 	Timeout    time.Duration         // a command's deadline; default 5s
 	Feed       Feed                  // live events (GET .../events)
 	Stored     StoredEvents          // stored events after a version (GET .../events)
+	Lifecycle  *Lifecycle            // ended entities, ?revision=N (lifecycle.go); nil: neither
 	CheckID    func(id string) error // the domain's id syntax (aggregate.IDSyntax); nil: a KSUID
 	Waits      Waiter                // commands whose reply may be a wait (wait.go); nil: none
 }
@@ -99,7 +101,7 @@ func (a *Entities) state(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
-	doc, err := a.document(r.Context(), id)
+	doc, err := a.stateDocument(r, id)
 	if err != nil {
 		WriteError(w, err)
 		return

@@ -89,6 +89,9 @@ func (f *follower) run(ctx context.Context, sub *livefeed.Subscription) error {
 	if err := f.catchUp(ctx); err != nil {
 		return err
 	}
+	if done, err := f.ended(ctx); done || err != nil {
+		return err
+	}
 	keepalive := time.NewTimer(sse.Keepalive)
 	defer keepalive.Stop()
 	for {
@@ -99,6 +102,9 @@ func (f *follower) run(ctx context.Context, sub *livefeed.Subscription) error {
 			return errors.New("dropped: too slow")
 		case <-sub.Resync():
 			if err := f.catchUp(ctx); err != nil {
+				return err
+			}
+			if done, err := f.ended(ctx); done || err != nil {
 				return err
 			}
 		case e := <-sub.Events():
@@ -112,11 +118,14 @@ func (f *follower) run(ctx context.Context, sub *livefeed.Subscription) error {
 				if e.Version > f.last+1 {
 					return errGap
 				}
-				continue // catchUp sent it, or it was sent before
+			default:
+				f.st.Event(e.Version, e.Type, e.JSON)
+				f.last = e.Version
+				if err := f.st.Flush(); err != nil {
+					return err
+				}
 			}
-			f.st.Event(e.Version, e.Type, e.JSON)
-			f.last = e.Version
-			if err := f.st.Flush(); err != nil {
+			if done, err := f.ended(ctx); done || err != nil {
 				return err
 			}
 		case <-keepalive.C:

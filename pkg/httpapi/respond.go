@@ -25,6 +25,8 @@ func Status(k failure.Kind) int {
 		return http.StatusUnprocessableEntity
 	case failure.PreconditionFailed:
 		return http.StatusPreconditionFailed
+	case failure.PreconditionRequired:
+		return http.StatusPreconditionRequired
 	case failure.TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case failure.Overloaded, failure.Unavailable:

@@ -26,13 +26,20 @@ type EnqueueOptions struct {
 	// Dedup makes the enqueue idempotent: a second enqueue with the same key (to any
 	// queue of the domain) returns the first message's id and enqueues nothing.
 	Dedup string
+	// CorrelationID is the work item the message belongs to (1 to 64 printable ASCII
+	// characters without spaces, as the HTTP edge's X-Correlation-Id): every queue event
+	// about the message, wherever it is forwarded, carries it. Empty: the message id.
+	CorrelationID string
+	// CausationID is the id of the event that caused this enqueue (optional), the
+	// causation id of the "enqueued" event.
+	CausationID string
 }
 
 // Enqueue adds m (Type, Payload, Properties, Reply; ID if the caller picks one) to
-// queue and returns the message id.
+// queue and returns the message id. ErrInvalid: a malformed correlation id.
 func (c *Client) Enqueue(ctx context.Context, queue string, m Message, opt EnqueueOptions) (string, error) {
-	m.Dedup = opt.Dedup
-	resp, err := c.call(ctx, queue, request{Op: opEnqueue, Message: &m, Delay: opt.Delay}, 0)
+	m.Dedup, m.CorrelationID = opt.Dedup, opt.CorrelationID
+	resp, err := c.call(ctx, queue, request{Op: opEnqueue, Message: &m, Delay: opt.Delay, Causation: opt.CausationID}, 0)
 	return resp.ID, err
 }
 

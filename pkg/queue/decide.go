@@ -19,11 +19,17 @@ func (o *Owner) decide(q *queueState, req request) (resp response, wait bool) {
 			return response{ID: id}, false // already enqueued: the same id, nothing new
 		}
 		m := *req.Message
+		if m.CorrelationID != "" && !ValidCorrelationID(m.CorrelationID) {
+			return response{Error: withMessage(ErrInvalid, "correlation id: want 1 to 64 printable ASCII characters without spaces")}, false
+		}
 		if m.ID == "" {
 			m.ID = newID()
 		}
+		if m.CorrelationID == "" {
+			m.CorrelationID = m.ID
+		}
 		m.Time, m.Available, m.Redelivered = now, now.Add(req.Delay), 0
-		o.emit(change{Type: Enqueued, Queue: q.name, Message: &m, Time: now})
+		o.emit(change{Type: Enqueued, Queue: q.name, Message: &m, Time: now, causation: req.Causation})
 		return response{ID: m.ID}, false
 	case opDequeue:
 		if q.noDequeue {
@@ -39,7 +45,7 @@ func (o *Owner) decide(q *queueState, req request) (resp response, wait bool) {
 		}
 		token := newID()
 		o.emit(change{Type: DequeuedType, Queue: q.name, ID: m.ID, Lease: token, LeaseUntil: now.Add(lease), Time: now})
-		return response{Message: &Dequeued{Message: *m, Queue: q.name, Lease: token}}, false
+		return response{Message: &Dequeued{Message: *m, Queue: q.name, Lease: token, EventID: m.event}}, false
 	case opCommit, opRollback:
 		m := q.byID[req.ID]
 		if m == nil || m.lease == "" || m.lease != req.Lease {

@@ -26,4 +26,9 @@ type change struct {
 	To          string    `json:"to,omitempty"`          // moved_to_error, restored: the queue it went to
 	Reason      string    `json:"reason,omitempty"`      // rolled_back: "rollback" or "lease expired"; removed: "clear" or "remove"
 	Time        time.Time `json:"time"`
+
+	// The envelope's ids, not the event's data: its own id, the correlation id of its
+	// message and the id of the event that caused it (the message's previous event; for
+	// an enqueue, the enqueuer's cause).
+	event, correlation, causation string
 }

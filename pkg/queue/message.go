@@ -21,9 +21,14 @@ type Message struct {
 	Redelivered int       `json:"redelivered"`
 	Time        time.Time `json:"time"` // when it was enqueued (into this queue)
 	Dedup       string    `json:"dedup,omitempty"`
+	// CorrelationID ties the message, every queue event about it and everything it causes
+	// downstream (forwards, service calls, replies, commands) into one work item: the
+	// enqueuer's (EnqueueOptions.CorrelationID), else the message id. Set by the owner.
+	CorrelationID string `json:"correlation_id,omitempty"`
 
 	lease      string // set while dequeued and not yet committed or rolled back
 	leaseUntil time.Time
+	event      string // the id of the last queue event about the message: the next one's causation
 }
 
 // State is where a message stands: available, delayed (available later) or dequeued
@@ -44,6 +49,9 @@ type Dequeued struct {
 	Message
 	Queue string `json:"queue"`
 	Lease string `json:"lease"`
+	// EventID is the id of the "dequeued" event: the causation id of what the dequeuer
+	// does with the message (a forward's enqueue downstream, call, command).
+	EventID string `json:"event_id,omitempty"`
 }
 
 // QueueInfo is one line of the queue listing.

@@ -18,8 +18,9 @@ import (
 // the command and published by the outbox; the Notifier, a durable consumer of the
 // EVENTS stream, enqueues each matching event (its envelope as the payload, type
 // application/json, properties the event's stream) with the event id as deduplication
-// key, acknowledging only once the owner stored it. So the queue message exists if and
-// only if the command committed, exactly once, whatever crashes in between.
+// key, the event's correlation id and the event as its cause, acknowledging only once
+// the owner stored it. So the queue message exists if and only if the command
+// committed, exactly once, whatever crashes in between.
 type Notifier struct {
 	cfg Config
 	nc  *nats.Conn
@@ -100,8 +101,11 @@ func (n *Notifier) notify(ctx context.Context, c *Client, data []byte) error {
 		if env.Type != nc.Type || len(env.Stream) <= len(nc.Stream) || env.Stream[:len(nc.Stream)+1] != nc.Stream+"." {
 			continue
 		}
-		if _, err := c.Enqueue(ctx, nc.Queue, Message{Type: "application/json", Payload: data, Properties: env.Stream},
-			EnqueueOptions{Dedup: "notify/" + nc.Queue + "/" + env.ID}); err != nil {
+		opt := EnqueueOptions{Dedup: "notify/" + nc.Queue + "/" + env.ID, CausationID: env.ID}
+		if ValidCorrelationID(env.CorrelationID) {
+			opt.CorrelationID = env.CorrelationID // the command's work item goes on
+		}
+		if _, err := c.Enqueue(ctx, nc.Queue, Message{Type: "application/json", Payload: data, Properties: env.Stream}, opt); err != nil {
 			return err
 		}
 	}

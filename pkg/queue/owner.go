@@ -206,9 +206,12 @@ func (o *Owner) ack() {
 	}
 }
 
-// emit applies changes to the state and queues them for publishing.
+// emit applies changes to the state and queues them for publishing, each with a new
+// event id and its message's correlation and causation ids.
 func (o *Owner) emit(cs ...change) {
 	for _, c := range cs {
+		c.event = newID()
+		o.st.link(&c)
 		if err := o.st.apply(c); err != nil {
 			panic(err) // a decision that does not fold is a bug
 		}

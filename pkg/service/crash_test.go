@@ -49,7 +49,7 @@ func TestCrashSIGKILL(t *testing.T) {
 	wallets := newWallets(20)
 	stop := make(chan struct{})
 	done := make(chan []keyedOutcome)
-	go func() { done <- runKeyedLoad(func() string { return srv.URL }, wallets, 12, seed, stop, nil) }()
+	go func() { done <- runKeyedLoad(func() string { return srv.URL }, wallets, 12, seed, stop, nil, nil) }()
 
 	const kills = 24
 	var restarts, serverRestarts, historyRestarts []time.Duration

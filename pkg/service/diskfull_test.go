@@ -63,7 +63,7 @@ func TestDiskFull(t *testing.T) {
 	wallets := newWallets(10)
 	var outs []keyedOutcome
 	keyed := func(o op, key string) keyedOutcome { // one attempt
-		k := sendKeyed(s.URL, o, key, 0)
+		k := sendKeyed(s.URL, o, key, 0, nil)
 		return k
 	}
 	newest := map[string]int64{}
@@ -120,7 +120,7 @@ func TestDiskFull(t *testing.T) {
 	freed := time.Now()
 	var recovered time.Duration
 	for _, k := range refused { // the refused commands, retried with their keys
-		k2 := sendKeyed(s.URL, k.op, k.Key, 10*time.Second)
+		k2 := sendKeyed(s.URL, k.op, k.Key, 10*time.Second, nil)
 		if recovered == 0 && k2.Code == 200 {
 			recovered = time.Since(freed)
 		}
@@ -160,7 +160,7 @@ func TestDiskFull(t *testing.T) {
 		w.Kill()
 		w.Start()
 	}
-	k2 := sendKeyed(s.URL, k.op, k.Key, 10*time.Second)
+	k2 := sendKeyed(s.URL, k.op, k.Key, 10*time.Second, nil)
 	outs = append(outs, k2)
 	writable := time.Since(rw)
 

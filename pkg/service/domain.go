@@ -25,6 +25,9 @@ func CheckName(name string) error {
 	if !domainName.MatchString(name) {
 		return fmt.Errorf("domain name %q: want lower-case letters, digits and _, starting with a letter", name)
 	}
+	if name == "service" || name == "queue" {
+		return fmt.Errorf("domain name %q is reserved: the command bus's targets service.<name> and queue.<name> (pkg/bus)", name)
+	}
 	return nil
 }
 

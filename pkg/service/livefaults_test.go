@@ -72,7 +72,7 @@ func TestLiveAcrossFaults(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan []keyedOutcome)
 	go func() {
-		done <- runKeyedLoad(func() string { return srv.URL }, wallets, 6, uint64(time.Now().UnixNano()), stop, nil)
+		done <- runKeyedLoad(func() string { return srv.URL }, wallets, 6, uint64(time.Now().UnixNano()), stop, nil, nil)
 	}()
 	time.Sleep(500 * time.Millisecond) // load before the first fault
 	w.Kill()

@@ -40,8 +40,9 @@ func retryable(r response, err error) bool {
 
 // sendKeyed sends a command with its Idempotency-Key until the answer is final or giveUp
 // passes, pausing briefly between attempts. The outcome's Err is the last transport error
-// if no final answer came.
-func sendKeyed(base string, o op, key string, giveUp time.Duration) keyedOutcome {
+// if no final answer came. tried, if not nil, sees the status of every attempt as it is
+// answered (0: no answer).
+func sendKeyed(base string, o op, key string, giveUp time.Duration, tried func(code int, at time.Time)) keyedOutcome {
 	began := time.Now()
 	k := keyedOutcome{outcome: outcome{op: o}, Key: key}
 	for {
@@ -52,6 +53,9 @@ func sendKeyed(base string, o op, key string, giveUp time.Duration) keyedOutcome
 		took := time.Since(sent)
 		k.Codes, k.Slowest, k.Answered = append(k.Codes, r.Code), max(k.Slowest, took), time.Now()
 		k.Tries = append(k.Tries, try{Sent: sent, Took: took})
+		if tried != nil {
+			tried(r.Code, k.Answered)
+		}
 		if !retryable(r, err) || time.Since(began) > giveUp {
 			if err == nil && retryable(r, nil) {
 				k.Err = fmt.Errorf("%s %s: still %s after %s", o.Kind, o.Wallet, r, giveUp)
@@ -66,8 +70,9 @@ func sendKeyed(base string, o op, key string, giveUp time.Duration) keyedOutcome
 // runKeyedLoad sends random keyed credits (60%) and debits of up to 20.00 over wallets
 // from clients goroutines until stop is closed, each command retried with its key until
 // its answer is final (sendKeyed, giving up after 60s). base() is the server's URL;
-// observe, if not nil, sees each final answer as it comes (from any client goroutine).
-func runKeyedLoad(base func() string, wallets []string, clients int, seed uint64, stop <-chan struct{}, observe func(keyedOutcome)) []keyedOutcome {
+// observe, if not nil, sees each final answer as it comes (from any client goroutine),
+// tried, if not nil, every attempt's (sendKeyed).
+func runKeyedLoad(base func() string, wallets []string, clients int, seed uint64, stop <-chan struct{}, observe func(keyedOutcome), tried func(code int, at time.Time)) []keyedOutcome {
 	var mu sync.Mutex
 	var outs []keyedOutcome
 	var wg sync.WaitGroup
@@ -83,7 +88,7 @@ func runKeyedLoad(base func() string, wallets []string, clients int, seed uint64
 				default:
 				}
 				o := randomOps(rng, wallets, 1, 0.6, 20_00)[0]
-				k := sendKeyed(base(), o, ksuid.New().String(), time.Minute)
+				k := sendKeyed(base(), o, ksuid.New().String(), time.Minute, tried)
 				if observe != nil {
 					observe(k)
 				}

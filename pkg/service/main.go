@@ -18,15 +18,16 @@ import (
 // status: 0 after a signal, 1 if the service failed or could not start, 2 for a bad
 // configuration or arguments. A failure is one error line in the log.
 
-// ServerMain runs domain d's HTTP server (Env.Server says what it reads).
-func ServerMain(d API, args []string, getenv func(string) string) int {
+// ServerMain runs domain d's HTTP server (Env.Server says what it reads), with the
+// routes opts add (extend.go).
+func ServerMain[S any](d Served[S], args []string, getenv func(string) string, opts ...ServerOption) int {
 	name := d.Name() + "_server"
 	env := NewEnv(getenv)
 	cfg := env.Server()
 	if len(args) > 0 {
 		return Usage(cfg.Log, name, args, "")
 	}
-	return Run(name, env, cfg.Log, func(ctx context.Context) error { return RunServer(ctx, cfg, d) })
+	return Run(name, env, cfg.Log, func(ctx context.Context) error { return RunServer(ctx, cfg, d, opts...) })
 }
 
 // Usage logs that a service was given arguments it does not take, and returns 2.

@@ -20,7 +20,7 @@ func TestNATSRestart(t *testing.T) {
 	wallets := newWallets(20)
 	stop := make(chan struct{})
 	done := make(chan []keyedOutcome)
-	go func() { done <- runKeyedLoad(func() string { return s.URL }, wallets, 8, seed, stop, nil) }()
+	go func() { done <- runKeyedLoad(func() string { return s.URL }, wallets, 8, seed, stop, nil, nil) }()
 	var downs, reconnects []time.Duration
 	var probes []keyedOutcome
 	for range 2 {
@@ -28,7 +28,7 @@ func TestNATSRestart(t *testing.T) {
 		downs = append(downs, s.RestartNATS(300*time.Millisecond))
 		// A fresh client's command, retried with its key (503 while the writer has not
 		// subscribed again): how long until the stack takes writes again.
-		k := sendKeyed(s.URL, op{Wallet: wallets[0], Kind: "credit", Cents: 1}, ksuid.New().String(), 15*time.Second)
+		k := sendKeyed(s.URL, op{Wallet: wallets[0], Kind: "credit", Cents: 1}, ksuid.New().String(), 15*time.Second, nil)
 		if k.Code != 200 {
 			t.Errorf("no command acknowledged within 15s of NATS coming back: %d %v", k.Code, k.Err)
 		}

@@ -174,7 +174,7 @@ func TestOverload(t *testing.T) {
 		// Everyone whose answer was not final retries with the same key.
 		for i, k := range outs {
 			if retryable(response{Code: k.Code}, k.Err) {
-				outs[i] = sendKeyed(s.URL, k.op, k.Key, 30*time.Second)
+				outs[i] = sendKeyed(s.URL, k.op, k.Key, 30*time.Second, nil)
 				outs[i].Attempts++
 			}
 		}

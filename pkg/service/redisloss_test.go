@@ -74,7 +74,7 @@ func TestRedisLoss(t *testing.T) {
 			if k.Code == 200 {
 				sv.saw(seenDoc{wallet: k.Wallet, how: "command", version: k.Version, balance: k.Balance}, true)
 			}
-		})
+		}, nil)
 	}()
 
 	var problems []string

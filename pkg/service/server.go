@@ -21,6 +21,14 @@ type API interface {
 	ParseCommand(typ string, body []byte) (aggregate.Command, error)
 }
 
+// Served is what a server needs of a domain: its HTTP face, and the domain itself for
+// the optional behaviours of pkg/aggregate/lifecycle.go (ended entities, GET
+// ?revision=N folds the stored events through Evolve).
+type Served[S any] interface {
+	API
+	aggregate.Domain[S]
+}
+
 // ServerConfig configures a domain's HTTP server.
 type ServerConfig struct {
 	Common
@@ -30,8 +38,9 @@ type ServerConfig struct {
 
 // RunServer serves the HTTP API of domain d until ctx is done, then finishes in-flight
 // requests and returns. It returns at once with an error if it cannot start (d's
-// commands and views break a rule of docs/domains.md, its address is taken).
-func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
+// commands and views break a rule of docs/domains.md, its address is taken). opts add
+// routes (extend.go).
+func RunServer[S any](ctx context.Context, cfg ServerConfig, d Served[S], opts ...ServerOption) error {
 	c := cfg.Common.WithDefaults()
 	if err := checkAPI(d); err != nil {
 		return err
@@ -60,7 +69,8 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	api := &httpapi.Entities{
 		Domain: d.Name(), Commands: d.Commands(), StateViews: stateViews, EventViews: eventViews,
 		Parse: d.ParseCommand, Reader: proj, Timeout: cfg.CommandTimeout, Feed: feed, Stored: proj,
-		Writer: command.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
+		Lifecycle: httpapi.NewLifecycle[S](d),
+		Writer:    command.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
 	}
 	if ids, ok := d.(aggregate.IDSyntax); ok { // not KSUIDs (lock names)
 		api.CheckID = ids.CheckID
@@ -72,5 +82,8 @@ func RunServer(ctx context.Context, cfg ServerConfig, d API) error {
 	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
 	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": NATSCheck(nc), "redis": proj.Ping})
 	api.Mount(r)
+	if err := mountExtra(r, Deps{NATS: nc, Redis: rdb, Log: c.Log}, opts); err != nil {
+		return err
+	}
 	return Serve(ctx, ln, c.Log, r)
 }

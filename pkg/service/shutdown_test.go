@@ -11,7 +11,8 @@ import (
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
-// TestGracefulWriterStop stops the writer (as on SIGTERM) while 64 clients send credits
+// TestGracefulWriterStop stops the writer (as on SIGTERM) while 64 clients send credits,
+// and starts it again once a request has met it stopped,
 // with Idempotency-Keys. Every 200 is in the event log at once (the stopped writer
 // acknowledged only durable writes); the requests the stop refused (503) or left unknown
 // (504) are retried with their keys once the writer is back, and then every credit is
@@ -47,8 +48,9 @@ func TestGracefulWriterStop(t *testing.T) {
 
 	var answered atomic.Int64
 	stopNow := make(chan struct{})   // closed when a quarter of the requests are answered
+	metStop := make(chan struct{})   // closed when a request is refused (503) or left unknown (504)
 	restarted := make(chan struct{}) // closed once the writer is back and ready
-	var stopOnce sync.Once
+	var stopOnce, metOnce sync.Once
 	var wg sync.WaitGroup
 	for c := range clients {
 		wg.Add(1)
@@ -76,6 +78,7 @@ func TestGracefulWriterStop(t *testing.T) {
 					if (r.Code != 503 && r.Code != 504) || attempt >= 20 {
 						break
 					}
+					metOnce.Do(func() { close(metStop) })
 					<-restarted // retry with the same key once the writer is back
 				}
 			}
@@ -96,6 +99,13 @@ func TestGracefulWriterStop(t *testing.T) {
 	var seqAtStop int64
 	if err := db.QueryRow(`SELECT coalesce(max(seq), 0) FROM event`).Scan(&seqAtStop); err != nil {
 		t.Fatal(err)
+	}
+	// The writer stays down until a request has met it stopped: on a busy machine the
+	// clients may not have sent anything in the moment a restart takes.
+	select {
+	case <-metStop:
+	case <-allDone:
+		t.Fatal("every request was answered while the writer was stopped, none refused")
 	}
 	s.StartWriter()
 	t.Cleanup(s.StopWriter)

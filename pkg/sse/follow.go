@@ -122,6 +122,18 @@ func (f *Follower) once(ctx context.Context, client *http.Client, url string, af
 	})
 }
 
+// Read reads one event stream from r until it ends, handing each event to h (ID 0 for
+// one without id:, as a session's notifications are), without resuming: it returns h's
+// error, or the reading's (io.ErrUnexpectedEOF when the stream ends).
+func Read(r io.Reader, h Handler) error {
+	return read(bufio.NewReaderSize(r, 64<<10), func(ev Event, _ int64) error {
+		if ev.Data == nil {
+			return nil // a retry: line
+		}
+		return h(ev)
+	})
+}
+
 // read parses an event stream, calling emit for each event (and each retry: line,
 // with a nil Data) until the body ends.
 func read(r *bufio.Reader, emit func(Event, int64) error) error {

@@ -82,6 +82,16 @@ func (s *Stream) Event(id int64, typ string, data []byte) {
 	s.buf = append(s.buf, "\n\n"...)
 }
 
+// EventWithoutID writes one event without an id: line, an ephemeral one a client
+// cannot resume after (a session's notifications, C9); otherwise as Event.
+func (s *Stream) EventWithoutID(typ string, data []byte) {
+	s.buf = append(s.buf, "event: "...)
+	s.buf = append(s.buf, typ...)
+	s.buf = append(s.buf, "\ndata: "...)
+	s.buf = append(s.buf, data...)
+	s.buf = append(s.buf, "\n\n"...)
+}
+
 // Flush sends what was buffered; an error means the stream is over (the client went
 // away or did not read for WriteTimeout).
 func (s *Stream) Flush() error {

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"uneventful.dev/uneventful/domains/wallet"
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/service"
 	"uneventful.dev/uneventful/pkg/service/historyservice"
 	"uneventful.dev/uneventful/pkg/service/writerservice"
@@ -60,7 +61,11 @@ func (s *Stack) StartServices() {
 		return service.RunServer(ctx, service.ServerConfig{Common: c}, wallet.Domain{})
 	})
 	s.HistoryURL = s.run("history_writer", func(ctx context.Context, c service.Common) error {
-		return historyservice.Run(ctx, historyservice.Config{Common: c, DBPath: s.HistoryDB})
+		up, err := event.NewUpcasters(wallet.Domain{})
+		if err != nil {
+			return err
+		}
+		return historyservice.Run(ctx, historyservice.Config{Common: c, DBPath: s.HistoryDB, Upcasters: up})
 	})
 	for _, u := range []string{s.URL, s.HistoryURL, s.WriterURL} {
 		WaitReady(t, u)

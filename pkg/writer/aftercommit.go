@@ -2,7 +2,6 @@ package writer
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"uneventful.dev/uneventful/pkg/command"
@@ -128,16 +127,8 @@ func (w *Writer[S]) restoreEntity(ctx context.Context, u redis.Update) error {
 		}
 		var entries []redis.Entry
 		for _, r := range rows {
-			var evs []json.RawMessage
-			if err := json.Unmarshal(r.Events, &evs); err != nil {
+			if entries, err = w.storedEntries(entries, r.Events); err != nil {
 				return err
-			}
-			for _, ev := range evs {
-				var v struct {
-					Version int64 `json:"version"`
-				}
-				json.Unmarshal(ev, &v) //nolint:errcheck // written by us
-				entries = append(entries, redis.Entry{Version: v.Version, JSON: ev})
 			}
 			after = r.Version
 		}

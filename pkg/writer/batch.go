@@ -159,6 +159,9 @@ func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, befor
 		row.CommandID = event.NewID()
 	}
 	p.row = row
+	if !w.admitted(p, e) {
+		return
+	}
 	if err := staleFence(e.fencing, p.req.Fencing); err != nil {
 		w.reject(p, err)
 		return
@@ -218,6 +221,7 @@ func (w *Writer[S]) accept(p *pending, e *entity[S], events []aggregate.Event, n
 		next.version++
 		env := event.Envelope{ID: event.NewID(), Stream: p.stream, Version: next.version, Type: ev.Type, Data: ev.Data,
 			CommandID: p.row.CommandID, CorrelationID: p.req.CorrelationID, CausationID: p.row.CommandID, Time: now, Fencing: p.req.Fencing}
+		w.up.Stamp(&env)
 		b, _ := json.Marshal(env)
 		entries = append(entries, redis.Entry{Version: next.version, JSON: b})
 		p.msgs = append(p.msgs, outbox.Message{ID: env.ID, Stream: p.stream, JSON: b})

@@ -3,8 +3,8 @@ package writer
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/failure"
 )
 
@@ -16,35 +16,19 @@ type entity[S any] struct {
 	fencing map[string]int64 // the highest fencing token accepted per lock (never modified in place)
 }
 
-// document returns the read model document of an entity: the state's JSON object with
-// "id" and "version" first, e.g. {"id":"28sk...","version":3,"balance":"5.00"}.
-// The state's own JSON must therefore not use the names "id" and "version".
+// document returns the read model document of an entity (event.Document).
 func document(id string, version int64, state any) ([]byte, error) {
 	return fencedDocument(id, version, nil, state)
 }
 
-// fencedDocument is document with the entity's fencing tokens, if any, after "version":
-// {"id":"28sk...","version":3,"fencing":{"myapp.resource":7},"balance":"5.00"}.
+// fencedDocument is document with the entity's fencing tokens, if any, after "version"
+// (event.FencedDocument).
 func fencedDocument(id string, version int64, fencing map[string]int64, state any) ([]byte, error) {
-	body, err := json.Marshal(state)
-	if err != nil || len(body) < 2 || body[0] != '{' {
+	doc, err := event.FencedDocument(id, version, fencing, state)
+	if err != nil {
 		return nil, failure.Newf(failure.Internal, "bad_state", "state of %s must marshal to a JSON object", id)
 	}
-	idJSON, _ := json.Marshal(id)
-	doc := make([]byte, 0, len(body)+len(idJSON)+32)
-	doc = append(doc, `{"id":`...)
-	doc = append(doc, idJSON...)
-	doc = append(doc, `,"version":`...)
-	doc = strconv.AppendInt(doc, version, 10)
-	if len(fencing) > 0 {
-		f, _ := json.Marshal(fencing) // keys sorted: the same tokens always give the same bytes
-		doc = append(doc, `,"fencing":`...)
-		doc = append(doc, f...)
-	}
-	if len(body) > 2 {
-		doc = append(doc, ',')
-	}
-	return append(doc, body[1:]...), nil
+	return doc, nil
 }
 
 // load returns the entity of stream, from memory or else from the state log (never

@@ -2,8 +2,10 @@ package writer
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 )
 
@@ -106,4 +108,31 @@ func (w *Writer[S]) rebuildChunk(ctx context.Context) error {
 		w.log.Info("read model checked", "entities", w.rb.checked, "restored", w.rb.restored, "took", time.Since(w.rb.began).String())
 	}
 	return nil
+}
+
+// storedEntries appends the read model entries of an event log row's events to entries:
+// each event as stored, or, if it was stored in an older version of its type, upcast and
+// marshalled again, so that readers of Redis find every event in its current format.
+func (w *Writer[S]) storedEntries(entries []redis.Entry, events []byte) ([]redis.Entry, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(events, &raws); err != nil {
+		return entries, err
+	}
+	for _, raw := range raws {
+		e, err := event.Decode(raw, nil)
+		if err != nil {
+			return entries, err
+		}
+		stored := e.Schema
+		if err := w.up.Upcast(&e); err != nil {
+			return entries, err
+		}
+		if e.Schema != stored {
+			if raw, err = json.Marshal(e); err != nil {
+				return entries, err
+			}
+		}
+		entries = append(entries, redis.Entry{Version: e.Version, JSON: raw})
+	}
+	return entries, nil
 }

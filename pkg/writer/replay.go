@@ -8,16 +8,18 @@ import (
 	"sync"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 )
 
 // The replay behind Verify: the event log read in chunks, split by stream into parts
-// folded in parallel.
+// folded in parallel. Events are decoded by event.DecodeLog and upcast to their
+// current versions before the domain sees them.
 
-// replay folds every accepted event with seq <= last through d, each stream by one of
-// GOMAXPROCS folds (fold partOf(stream)), and returns the folds and the first error of
-// reading or folding.
-func replay[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[S], last int64) ([]*fold[S], error) {
+// replay folds every accepted event with seq <= last through d, upcast by up, each
+// stream by one of GOMAXPROCS folds (fold partOf(stream)), and returns the folds and the
+// first error of reading or folding.
+func replay[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[S], up *event.Upcasters, last int64) ([]*fold[S], error) {
 	folds := make([]*fold[S], runtime.GOMAXPROCS(0))
 	chans := make([]chan replayPart, len(folds))
 	var wg sync.WaitGroup
@@ -32,7 +34,7 @@ func replay[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[
 			}
 		}(folds[i], chans[i])
 	}
-	err := readLog(ctx, store, last, len(folds), func(parts []replayPart) {
+	err := readLog(ctx, store, up, last, len(folds), func(parts []replayPart) {
 		for i, p := range parts {
 			if len(p.rows) > 0 {
 				chans[i] <- p
@@ -55,7 +57,15 @@ func replay[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[
 // events, parsed by the reader.
 type replayPart struct {
 	rows   []replayRow
-	events []storedEvent
+	events []replayEvent
+}
+
+// replayEvent is what a fold needs of an event, upcast.
+type replayEvent struct {
+	version int64
+	typ     string
+	data    []byte
+	fencing map[string]int64
 }
 
 type replayRow struct {
@@ -90,9 +100,10 @@ func (a *arena) copy(b []byte) []byte {
 var replayChunk int64 = 16384
 
 // readLog reads the accepted rows with seq <= last in chunks of replayChunk seqs, as many
-// chunks at once as there are parts, each on a connection of its own, and hands each
-// chunk to deliver in seq order, split into parts by stream (part partOf(stream, parts)).
-func readLog(ctx context.Context, store *sqlite.Store, last int64, parts int, deliver func([]replayPart)) error {
+// chunks at once as there are parts, each on a connection of its own, decodes their
+// events (upcast by up), and hands each chunk to deliver in seq order, split into parts
+// by stream (part partOf(stream, parts)).
+func readLog(ctx context.Context, store *sqlite.Store, up *event.Upcasters, last int64, parts int, deliver func([]replayPart)) error {
 	type chunk struct {
 		parts []replayPart
 		err   error
@@ -121,23 +132,24 @@ func readLog(ctx context.Context, store *sqlite.Store, last int64, parts int, de
 			}
 			defer lr.Close()
 			var mem arena
+			var decoded []event.Envelope // reused: each row's events are copied out
 			for c := int64(r); c < chunks; c += readers {
 				ch := chunk{parts: make([]replayPart, parts)}
 				for i := range ch.parts {
 					size := int(replayChunk)/parts + int(replayChunk)/16 // rows, mostly one event each
-					ch.parts[i] = replayPart{rows: make([]replayRow, 0, size), events: make([]storedEvent, 0, size)}
+					ch.parts[i] = replayPart{rows: make([]replayRow, 0, size), events: make([]replayEvent, 0, size)}
 				}
 				ch.err = lr.ForEachAccepted(ctx, c*replayChunk, min((c+1)*replayChunk, last), func(seq int64, stream []byte, version int64, events []byte) error {
 					p := &ch.parts[partOf(stream, parts)]
-					n := len(p.events)
 					var err error
-					if p.events, err = splitEvents(p.events, events); err != nil {
+					// The copy in the arena is never changed: the events' strings and data share it.
+					if decoded, err = event.DecodeLogShared(decoded[:0], mem.copy(events), up); err != nil {
 						return fmt.Errorf("%s v%d: %w", stream, version, err)
 					}
-					for i := n; i < len(p.events); i++ {
-						p.events[i].Data = mem.copy(p.events[i].Data) // it points into the row
+					for _, e := range decoded {
+						p.events = append(p.events, replayEvent{version: e.Version, typ: e.Type, data: e.Data, fencing: e.Fencing})
 					}
-					p.rows = append(p.rows, replayRow{seq: seq, version: version, stream: mem.copy(stream), events: len(p.events) - n})
+					p.rows = append(p.rows, replayRow{seq: seq, version: version, stream: mem.copy(stream), events: len(decoded)})
 					return nil
 				})
 				select {
@@ -197,15 +209,15 @@ func (f *fold[S]) add(p replayPart) {
 			st.newestSeq, st.newestVersion = r.seq, r.version
 		}
 		for _, e := range evs[:r.events] {
-			if e.Version != st.version+1 && len(f.mismatches) < 100 {
-				f.mismatches = append(f.mismatches, fmt.Sprintf("%s: event version %d follows %d", r.stream, e.Version, st.version))
+			if e.version != st.version+1 && len(f.mismatches) < 100 {
+				f.mismatches = append(f.mismatches, fmt.Sprintf("%s: event version %d follows %d", r.stream, e.version, st.version))
 			}
-			s, err := f.domain.Evolve(st.state, aggregate.Event{Type: e.Type, Data: e.Data})
+			s, err := f.domain.Evolve(st.state, aggregate.Event{Type: e.typ, Data: e.data})
 			if err != nil {
-				f.err = fmt.Errorf("%s v%d: %w", r.stream, e.Version, err)
+				f.err = fmt.Errorf("%s v%d: %w", r.stream, e.version, err)
 				return
 			}
-			st.state, st.version, st.fencing = s, e.Version, raiseFence(st.fencing, e.Fencing)
+			st.state, st.version, st.fencing = s, e.version, raiseFence(st.fencing, e.fencing)
 			f.events++
 		}
 		evs = evs[r.events:]

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"uneventful.dev/uneventful/pkg/aggregate"
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 )
 
@@ -24,7 +25,8 @@ type Report struct {
 // OK reports whether the replay matched the state log everywhere.
 func (r Report) OK() bool { return len(r.Mismatches) == 0 }
 
-// Verify replays every accepted event of store through d and compares the result with
+// Verify replays every accepted event of store through d, each upcast to the current
+// version of its type (aggregate.Versioned), and compares the result with
 // the newest state log entry of every stream: state document and version must be equal.
 // It checks the log as of its newest row when Verify starts. The log is read in chunks
 // of seqs, several at once on connections of their own, which also parse the events;
@@ -44,7 +46,11 @@ func Verify[S any](ctx context.Context, store *sqlite.Store, d aggregate.Domain[
 	if err != nil {
 		return Report{}, err
 	}
-	folds, err := replay(ctx, store, d, last)
+	up, err := event.NewUpcasters(d)
+	if err != nil {
+		return Report{}, err
+	}
+	folds, err := replay(ctx, store, d, up, last)
 	var rep Report
 	mismatch := func(format string, args ...any) {
 		if len(rep.Mismatches) < 100 {

@@ -3,7 +3,10 @@ package writer
 import (
 	"context"
 	"encoding/json"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"uneventful.dev/uneventful/domains/wallet"
 	"uneventful.dev/uneventful/pkg/command"
@@ -41,6 +44,61 @@ func BenchmarkVerify(b *testing.B) {
 		}
 		b.ReportMetric(float64(replayed)/took, "events/s")
 	})
+	b.Run("raw-read", func(b *testing.B) {
+		var rows int64
+		var took float64
+		for b.Loop() {
+			start := time.Now()
+			n, err := rawRead(context.Background(), l.store)
+			if err != nil || n != benchEvents {
+				b.Fatalf("rawRead = %d, %v; want %d rows", n, err, benchEvents)
+			}
+			rows += n
+			took += time.Since(start).Seconds()
+		}
+		b.ReportMetric(float64(rows)/took, "events/s")
+	})
+}
+
+// rawRead is the ceiling of Verify: it reads the rows Verify reads, in the same chunks on
+// as many connections at once, and only counts them and their bytes.
+func rawRead(ctx context.Context, store *sqlite.Store) (int64, error) {
+	last, err := store.MaxSeq(ctx)
+	if err != nil {
+		return 0, err
+	}
+	readers := int64(runtime.GOMAXPROCS(0))
+	var rows, size atomic.Int64
+	errs := make(chan error, readers)
+	for r := range readers {
+		go func() {
+			lr, err := store.NewLogReader(ctx)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer lr.Close()
+			var n, bytes int64
+			for c := r; c*replayChunk < last; c += readers {
+				err = lr.ForEachAccepted(ctx, c*replayChunk, min((c+1)*replayChunk, last), func(_ int64, stream []byte, _ int64, events []byte) error {
+					n, bytes = n+1, bytes+int64(len(stream)+len(events))
+					return nil
+				})
+				if err != nil {
+					break
+				}
+			}
+			rows.Add(n)
+			size.Add(bytes)
+			errs <- err
+		}()
+	}
+	for range readers {
+		if e := <-errs; e != nil {
+			err = e
+		}
+	}
+	return rows.Load(), err
 }
 
 // fillBench appends benchEvents commands to l: credits of 5.00 and, every fourth command

@@ -219,8 +219,9 @@ func TestVerifyFailsOnUnreadableEvents(t *testing.T) {
 		want   string
 	}{
 		{"not JSON", `[{`, "wallet.z v1"},
-		{"unknown event type", `[{"version":1,"type":"refunded","data":{"amount":"1.00"}}]`, "unknown_event"},
-		{"corrupt event data", `[{"version":1,"type":"credited","data":{"amount":"x"}}]`, "corrupt_event"},
+		{"no event id", `[{"version":1,"type":"credited","data":{"amount":"1.00"}}]`, "no event id"},
+		{"unknown event type", `[{"id":"e","version":1,"type":"refunded","data":{"amount":"1.00"}}]`, "unknown_event"},
+		{"corrupt event data", `[{"id":"e","version":1,"type":"credited","data":{"amount":"x"}}]`, "corrupt_event"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -270,7 +271,7 @@ func TestReadLogStopsAtLast(t *testing.T) {
 	l := newLedger(t)
 	l.consistent() // seq 1 to 6, seq 2 rejected
 	var seqs []int64
-	err := readLog(context.Background(), l.store, 4, 2, func(parts []replayPart) {
+	err := readLog(context.Background(), l.store, nil, 4, 2, func(parts []replayPart) {
 		for _, p := range parts {
 			for _, r := range p.rows {
 				seqs = append(seqs, r.seq)

@@ -20,8 +20,10 @@ import (
 
 	"uneventful.dev/uneventful/pkg/aggregate"
 	"uneventful.dev/uneventful/pkg/command"
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/eventstore/sqlite"
 	"uneventful.dev/uneventful/pkg/failure"
+	"uneventful.dev/uneventful/pkg/microapi"
 	"uneventful.dev/uneventful/pkg/outbox"
 	"uneventful.dev/uneventful/pkg/readmodel/redis"
 )
@@ -68,7 +70,9 @@ type Writer[S any] struct {
 	proj   *redis.Projection
 	nc     *nats.Conn
 	pub    *outbox.Publisher
+	api    *serviceAPI // the NATS service API ($SRV.*, micro.go)
 	log    *slog.Logger
+	up     *event.Upcasters // the domain's, set by Run
 
 	intake    chan *pending
 	committed chan []*pending
@@ -120,6 +124,10 @@ func New[S any](d aggregate.Domain[S], store *sqlite.Store, proj *redis.Projecti
 // Run serves requests until ctx is done, then stops taking requests, finishes the ones
 // it took, and returns.
 func (w *Writer[S]) Run(ctx context.Context) error {
+	var err error
+	if w.up, err = event.NewUpcasters(w.domain); err != nil {
+		return err
+	}
 	if err := w.loadTimers(ctx); err != nil {
 		return err
 	}
@@ -136,6 +144,7 @@ func (w *Writer[S]) Run(ctx context.Context) error {
 		<-ctx.Done()
 		w.subscribed.Store(false)
 		w.drain(subs)
+		w.api.stop()
 		close(stop)
 	}()
 	w.commitLoop(stop)
@@ -153,6 +162,9 @@ func (w *Writer[S]) Ready(context.Context) error {
 }
 
 func (w *Writer[S]) subscribe() ([]*nats.Subscription, error) {
+	if err := w.advertise(); err != nil { // before any request comes: receive reads w.api
+		return nil, err
+	}
 	var subs []*nats.Subscription
 	parts := w.cfg.Owned
 	wildcard := len(parts) == 0
@@ -198,7 +210,7 @@ func (w *Writer[S]) receive(m *nats.Msg) {
 		respondError(m, failure.New(failure.Invalid, "invalid_request", "request is not a JSON array of requests"))
 		return
 	}
-	in := &inbound{msg: m, replies: make([][]byte, len(reqs))}
+	in := &inbound{msg: m, replies: make([][]byte, len(reqs)), start: time.Now(), ep: w.api.endpoint(m.Subject)}
 	in.left.Store(int32(len(reqs)))
 	var shed []byte
 	for i, req := range reqs {
@@ -215,7 +227,7 @@ func (w *Writer[S]) receive(m *nats.Msg) {
 
 func respondError(m *nats.Msg, e *failure.Error) {
 	b, _ := json.Marshal(command.Reply{Error: e})
-	m.Respond(b) //nolint:errcheck // the requester times out if this is lost
+	respondFailed(m, b, e)
 }
 
 // inbound is one NATS message of requests. Its requests may be decided in different
@@ -224,6 +236,8 @@ type inbound struct {
 	msg     *nats.Msg
 	replies [][]byte
 	left    atomic.Int32
+	start   time.Time          // when it came, for the service API's statistics
+	ep      *microapi.Endpoint // where those are recorded
 }
 
 // answer sets the reply of request i and sends the message's reply if it was the last.
@@ -237,7 +251,7 @@ func (in *inbound) answer(i int, reply []byte) {
 	if in.left.Add(-1) != 0 || in.msg.Reply == "" {
 		return
 	}
-	in.msg.Respond(command.Frame(in.replies)) //nolint:errcheck // a lost reply is a timeout for the client, who retries
+	in.respond()
 }
 
 // commitLoop takes batches of requests and due timers off the intake and the timer queue

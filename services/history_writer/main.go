@@ -9,7 +9,8 @@ package main
 import (
 	"os"
 
+	"uneventful.dev/uneventful/domains/wallet"
 	"uneventful.dev/uneventful/pkg/service/historyservice"
 )
 
-func main() { os.Exit(historyservice.Main(os.Args[1:], os.Getenv)) }
+func main() { os.Exit(historyservice.Main(os.Args[1:], os.Getenv, wallet.Domain{})) }

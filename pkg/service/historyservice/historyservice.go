@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/history"
 	"uneventful.dev/uneventful/pkg/httpapi"
 	"uneventful.dev/uneventful/pkg/natsconn"
@@ -17,6 +18,9 @@ import (
 type Config struct {
 	service.Common
 	DBPath string // the SQLite file of the global log
+	// Upcasters of every domain whose events changed format: the history stores and
+	// serves each event in the current version of its type. Nil: as they come.
+	Upcasters *event.Upcasters
 }
 
 // Run consumes every domain's events into the global log and serves
@@ -39,6 +43,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer store.Close()
+	store.UseUpcasters(cfg.Upcasters)
 	nc, err := natsconn.Connect(c.NATSURL, "history_writer", c.Log)
 	if err != nil {
 		return err

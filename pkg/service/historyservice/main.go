@@ -4,20 +4,27 @@ import (
 	"context"
 	"path/filepath"
 
+	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/service"
 )
 
-// Main runs the history writer (Configure says what it reads); the whole of
+// Main runs the history writer (Configure says what it reads), upcasting the events of
+// domains (those that implement aggregate.Versioned); the whole of
 // services/history_writer/main.go is
 //
-//	func main() { os.Exit(historyservice.Main(os.Args[1:], os.Getenv)) }
+//	func main() { os.Exit(historyservice.Main(os.Args[1:], os.Getenv, wallet.Domain{})) }
 //
 // Exit statuses as service.Run.
-func Main(args []string, getenv func(string) string) int {
+func Main(args []string, getenv func(string) string, domains ...interface{ Name() string }) int {
 	env := service.NewEnv(getenv)
 	cfg := Configure(env)
 	if len(args) > 0 {
 		return service.Usage(cfg.Log, "history_writer", args, "")
+	}
+	var err error
+	if cfg.Upcasters, err = event.NewUpcasters(domains...); err != nil {
+		cfg.Log.Error("history_writer: the domains' upcasters", "err", err)
+		return 2
 	}
 	return service.Run("history_writer", env, cfg.Log, func(ctx context.Context) error { return Run(ctx, cfg) })
 }
