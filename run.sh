@@ -4,6 +4,7 @@
 #   ./run.sh down [-v] [--local|--docker] stop a background stack (the mode it was started in,
 #                                         unless one is given); -v also deletes its data
 #   ./run.sh example multiple-domain      casual's multiple-domain example (queues, forwards)
+#   ./run.sh example resource-lock        fox-wamp's resource-lock demo (the lock domain)
 set -euo pipefail
 # shellcheck source=scripts/stack.sh
 source "$(dirname "${BASH_SOURCE[0]}")/scripts/stack.sh"
@@ -12,6 +13,7 @@ stack_parse_mode "$@"
 case "${STACK_ARGS[*]-}" in
 "") ;;
 example | "example "*)
+	export STACK_FORCED # the mode asked for, for a stack the example starts
 	exec "$STACK_ROOT/scripts/example.sh" "${STACK_ARGS[@]:1}"
 	;;
 down)
@@ -23,7 +25,7 @@ down)
 	exit
 	;;
 *)
-	say "usage: ./run.sh [--local|--docker] | ./run.sh down [-v] | ./run.sh example multiple-domain"
+	say "usage: ./run.sh [--local|--docker] | ./run.sh down [-v] | ./run.sh example multiple-domain|resource-lock"
 	exit 2
 	;;
 esac

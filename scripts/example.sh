@@ -14,6 +14,9 @@
 # correlation id. (The history writer reads one JetStream domain: A's; B's part of the
 # flow, b1 and b2, is in B's JetStream and not in that history.)
 #
+# ./run.sh example resource-lock: fox-wamp's resource-lock demo on the lock domain
+# (examples/resource-lock; README, "Locks"), on the running stack or one it starts.
+#
 # Ports (env): EXAMPLE_A_PORT (4301), EXAMPLE_A_LEAF_PORT (7301), EXAMPLE_B_PORT (4302),
 # EXAMPLE_HISTORY_PORT (8181), EXAMPLE_TRACKER_PORT (8183).
 set -euo pipefail
@@ -134,10 +137,38 @@ multiple_domain() {
 	curl -fsS "$T_URL/tracker/api/items?state=completed&q=casual-example" | jq -c '.items[] | {correlation_id, domain, where, state, retries, steps: [.steps[] | .where + " " + .event]}'
 }
 
+# resource_lock: fox-wamp's resource-lock demo (examples/resource-lock) against the
+# running stack (its HTTP entry answers /readyz), else against a stack it starts in the
+# background and stops afterwards.
+resource_lock() {
+	stack_need_go
+	mkdir -p "$BIN_DIR"
+	say "building resource-lock into ${BIN_DIR#"$STACK_ROOT"/}/"
+	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./examples/resource-lock)
+	local url
+	url=$(stack_base_url)
+	if curl -fsS -o /dev/null --max-time 5 "$url/readyz" 2>/dev/null; then
+		say "using the running stack at $url"
+	else
+		say "no stack answers at $url: starting one (stopped afterwards)"
+		trap '"$STACK_ROOT/run.sh" down' EXIT
+		"$STACK_ROOT/run_in_background.sh" "${EXAMPLE_MODE[@]}" >/dev/null
+	fi
+	"$BIN_DIR/resource-lock" -url "$url"
+}
+
+# The mode ./run.sh was given (--local, --docker), for a stack the example starts.
+EXAMPLE_MODE=()
+case ${STACK_FORCED-} in
+local) EXAMPLE_MODE=(--local) ;;
+compose) EXAMPLE_MODE=(--docker) ;;
+esac
+
 case ${1-} in
 multiple-domain) multiple_domain ;;
+resource-lock) resource_lock ;;
 *)
-	say "usage: ./run.sh example multiple-domain"
+	say "usage: ./run.sh [--local|--docker] example multiple-domain|resource-lock"
 	exit 2
 	;;
 esac

@@ -34,8 +34,9 @@ type Envelope struct {
 // NewID returns a new KSUID string.
 func NewID() string { return ksuid.New().String() }
 
-// Stream returns the stream name of an entity: "<domain>.<id>".
-func Stream(domain, id string) string { return domain + "." + id }
+// Stream returns the stream name of an entity: "<domain>.<id>", the id encoded by
+// EncodeID (the identity for a KSUID).
+func Stream(domain, id string) string { return domain + "." + EncodeID(id) }
 
 // Subject returns the JetStream subject an event of stream is published on.
 func Subject(stream string) string { return "events." + stream }

@@ -17,8 +17,9 @@ import (
 const livePage = 256
 
 // streamPrefix is a well-formed ?stream=: a domain, optionally followed by a dot and the
-// start of an entity id ("wallet.", "wallet.<id>", "queue.").
-var streamPrefix = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[A-Za-z0-9_.:-]*)?$`)
+// start of an entity id as streams encode it ("wallet.", "wallet.<id>", "queue.",
+// "lock.x%2Eevents": event.EncodeID).
+var streamPrefix = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[A-Za-z0-9_.:%-]*)?$`)
 
 // mountEvents adds GET /history/events (C8): every event after a position (Last-Event-ID,
 // else ?after=<position> or ?after=end, else 0) whose stream starts with ?stream=, as

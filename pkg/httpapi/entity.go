@@ -39,10 +39,12 @@ type Entities struct {
 	Parse      func(command string, body []byte) (aggregate.Command, error)
 	Reader     ReadModel
 	Writer     Sender
-	Timeout    time.Duration // a command's deadline; default 5s
-	Feed       Feed          // live events (GET .../events)
-	Stored     StoredEvents  // stored events after a version (GET .../events)
-	Lifecycle  *Lifecycle    // ended entities, ?revision=N (lifecycle.go); nil: neither
+	Timeout    time.Duration         // a command's deadline; default 5s
+	Feed       Feed                  // live events (GET .../events)
+	Stored     StoredEvents          // stored events after a version (GET .../events)
+	Lifecycle  *Lifecycle            // ended entities, ?revision=N (lifecycle.go); nil: neither
+	CheckID    func(id string) error // the domain's id syntax (aggregate.IDSyntax); nil: a KSUID
+	Waits      Waiter                // commands whose reply may be a wait (wait.go); nil: none
 }
 
 // ReadModel is what Entities reads: state documents and events sets, by state key
@@ -77,9 +79,16 @@ func (a *Entities) Mount(r chi.Router) {
 	}
 }
 
-// entityID returns the {id} of the route if it is a KSUID.
-func entityID(r *http.Request) (string, error) {
+// entityID returns the {id} of the route if the domain's syntax takes it (a KSUID by
+// default).
+func (a *Entities) entityID(r *http.Request) (string, error) {
 	id := chi.URLParam(r, "id")
+	if a.CheckID != nil {
+		if err := a.CheckID(id); err != nil {
+			return "", err
+		}
+		return id, nil
+	}
 	if _, err := ksuid.Parse(id); err != nil || !base62(id) {
 		return "", failure.Newf(failure.Invalid, "invalid_id", "id must be a KSUID (27 characters of 0-9A-Za-z), got %q", truncate(id, 64))
 	}
@@ -87,7 +96,7 @@ func entityID(r *http.Request) (string, error) {
 }
 
 func (a *Entities) state(w http.ResponseWriter, r *http.Request) {
-	id, err := entityID(r)
+	id, err := a.entityID(r)
 	if err != nil {
 		WriteError(w, err)
 		return
@@ -120,7 +129,7 @@ func (a *Entities) document(ctx context.Context, id string) ([]byte, error) {
 
 func (a *Entities) events(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := entityID(r)
+		id, err := a.entityID(r)
 		if err != nil {
 			WriteError(w, err)
 			return
@@ -165,6 +174,9 @@ func (a *Entities) command(name string) http.HandlerFunc {
 			WriteError(w, err)
 			return
 		}
+		if a.Waits != nil && a.commandWaiting(w, r, req, timeout) {
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		rep, err := a.Writer.Send(ctx, req)
@@ -179,7 +191,7 @@ func (a *Entities) command(name string) http.HandlerFunc {
 
 // parseCommand validates everything about a command request before it leaves the server.
 func (a *Entities) parseCommand(w http.ResponseWriter, r *http.Request, name string) (command.Request, error) {
-	id, err := entityID(r)
+	id, err := a.entityID(r)
 	if err != nil {
 		return command.Request{}, err
 	}

@@ -39,7 +39,7 @@ var errGap = errors.New("an event is missing from the read model")
 // from the stored events. Versions are contiguous, so the stream has no gap and no
 // repeat; a subscriber too slow for its buffer is dropped and resumes with Last-Event-ID.
 func (a *Entities) live(w http.ResponseWriter, r *http.Request) {
-	id, err := entityID(r)
+	id, err := a.entityID(r)
 	if err != nil {
 		WriteError(w, err)
 		return

@@ -72,6 +72,12 @@ func RunServer[S any](ctx context.Context, cfg ServerConfig, d Served[S], opts .
 		Lifecycle: httpapi.NewLifecycle[S](d),
 		Writer:    command.NewClient(nc, d.Name(), cfg.Partitions, cfg.CommandTimeout),
 	}
+	if ids, ok := d.(aggregate.IDSyntax); ok { // not KSUIDs (lock names)
+		api.CheckID = ids.CheckID
+	}
+	if waits, ok := d.(httpapi.Waiter); ok { // commands that may wait (a lock's acquire)
+		api.Waits = waits
+	}
 	r := httpapi.NewRouter()
 	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
 	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": NATSCheck(nc), "redis": proj.Ping})

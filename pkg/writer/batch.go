@@ -109,7 +109,7 @@ func (w *Writer[S]) undo(batch []*pending, before map[string]*entity[S], err err
 
 // decide sets p.reply and, for a command to append, p.row and p.update.
 func (w *Writer[S]) decide(ctx context.Context, p *pending, now time.Time, before map[string]*entity[S], inBatch map[string]*pending) {
-	if err := validEntity(p.req.Entity); err != nil {
+	if err := w.checkID(p.req.Entity); err != nil {
 		p.reply = errorReply(err)
 		return
 	}

@@ -68,7 +68,7 @@ func (w *Writer[S]) loadTimers(ctx context.Context) error {
 	prefix := w.name + "."
 	defer func() { w.log.Info("timers loaded", "pending", len(w.tm.queue), "entities", len(w.tm.sets)) }()
 	return w.store.Timers(ctx, func(t sqlite.Timer) error {
-		id, ok := strings.CutPrefix(t.Stream, prefix)
+		id, ok := entityOf(t.Stream, prefix)
 		if !ok || len(owned) > 0 && !owned[command.Partition(id, w.cfg.Partitions)] {
 			return nil
 		}
@@ -101,11 +101,22 @@ func (w *Writer[S]) dueTimers(now time.Time, limit int) []*pending {
 			continue // superseded, cancelled, fired, or queued twice
 		}
 		taken[firing{q.stream, q.key}] = true
+		id, _ := entityOf(q.stream, w.name+".")
 		out = append(out, &pending{timer: &t, stream: q.stream, req: command.Request{Kind: command.KindCommand,
-			Entity: strings.TrimPrefix(q.stream, w.name+"."), CommandID: event.NewID(),
+			Entity: id, CommandID: event.NewID(),
 			Command: t.Command, Data: t.Data, IdempotencyKey: timerKey(t)}})
 	}
 	return out
+}
+
+// entityOf returns the entity id of stream (its id part decoded: event.EncodeID).
+func entityOf(stream, prefix string) (string, bool) {
+	enc, ok := strings.CutPrefix(stream, prefix)
+	if !ok {
+		return "", false
+	}
+	id, err := event.DecodeID(enc)
+	return id, err == nil
 }
 
 // timerKeyPrefix starts the idempotency keys of timers' firings, and no client's.
