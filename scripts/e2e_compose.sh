@@ -152,6 +152,7 @@ export NATS_URL
 [[ -x bin/uneventful ]] || fail "./build.sh --docker did not build bin/uneventful"
 walkthrough "docker-compose exec -T wallet_writer_service sqlite3 data/wallet_writer/datastore.db"
 sessions_walkthrough
+locks_walkthrough
 
 # The history grows while the queue's last operations land: compare the events the router
 # served with as many read directly.

@@ -185,6 +185,7 @@ ok "the second start left the running services alone"
 step "walkthrough"
 walkthrough "sqlite3 $DB"
 sessions_walkthrough
+locks_walkthrough
 
 step "hammer it (README load lines, bounded with --duration 3)"
 # load_line README_LINE: runs the line with --duration 3 appended; checks the summary.

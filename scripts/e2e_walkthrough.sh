@@ -217,3 +217,42 @@ bus_walkthrough() {
 	((rc == 3)) || fail "exit $rc from: $c (want 3: a failure)"
 	expect_json "call wallet.debit beyond the balance: exit 3 and the failure insufficient_funds" "$OUT" '.error.type == "insufficient_funds" and .error.kind == "rejected"'
 }
+
+# locks_walkthrough: the README's "Locks" lines (C10) on a fresh lock, through the HTTP
+# entry: w1 takes myapp.resource, w2 waits its turn (its request held by the server), w1
+# renews and releases, and w2's waiting request is answered with the grant (token 2).
+# Then the README's example, fox-wamp's demo, on the running stack.
+# shellcheck disable=SC2016 # README lines, run as they are spelled there
+locks_walkthrough() {
+	local waiter c rc=0
+	run_readme "curl -s -X POST -d '{\"holder\":\"w1\",\"ttl\":\"10s\"}' http://localhost/lock/myapp.resource/acquire"
+	expect_json "lock: w1 takes myapp.resource (token 1)" "$OUT" '.name == "myapp.resource" and .holder == "w1" and .token == 1'
+	waiter="curl -s -X POST -d '{\"holder\":\"w2\",\"ttl\":\"10s\",\"wait\":true}' 'http://localhost/lock/myapp.resource/acquire?timeout=20s'"
+	readme_line "$waiter"
+	c=$(adapt "$waiter")
+	log "\$ $c &"
+	bash -o pipefail -c "$c" >"$TMP/lock_waiter.out" 2>&1 &
+	local pid=$! tries=0
+	# The waiting acquire is in the lock's state (the writer recorded it) before w1 moves.
+	until curl -fsS -m 5 "$BASE_URL/lock/myapp.resource" 2>/dev/null | jq -e '.waiters[0].holder == "w2"' >/dev/null; do
+		((++tries < 300)) || fail "w2's waiting acquire never showed among the lock's waiters"
+		kill -0 "$pid" 2>/dev/null || fail "w2's waiting acquire ended before w1 released: $(cat "$TMP/lock_waiter.out")"
+		sleep 0.1
+	done
+	run_readme "curl -s http://localhost/lock/myapp.resource"
+	expect_json "lock: held by w1, w2 waiting" "$OUT" '.holder == "w1" and .token == 1 and ([.waiters[].holder] == ["w2"])'
+	run_readme "curl -s -X POST -d '{\"holder\":\"w1\",\"token\":1,\"ttl\":\"10s\"}' http://localhost/lock/myapp.resource/renew"
+	expect_json "lock: w1 renews" "$OUT" '.holder == "w1" and .token == 1'
+	run_readme "curl -s -X POST -d '{\"holder\":\"w1\",\"token\":1}' http://localhost/lock/myapp.resource/release"
+	expect_json "lock: w1 releases, w2 is granted at once" "$OUT" '.holder == "w2" and .token == 2'
+	wait "$pid" || fail "w2's waiting acquire exited $?: $(cat "$TMP/lock_waiter.out")"
+	expect_json "lock: w2's held request is answered with its grant" "$(cat "$TMP/lock_waiter.out")" '.holder == "w2" and .token == 2'
+	run_adapted "curl -s -X POST -d '{\"holder\":\"w2\",\"token\":2}' http://localhost/lock/myapp.resource/release"
+	expect_json "lock: w2 releases" "$OUT" '.holder == null'
+	readme_line "./run.sh example resource-lock"
+	c=$(adapt "./run.sh example resource-lock")
+	log "\$ $c"
+	OUT=$(timeout 300 bash -o pipefail -c "$c" 2>&1) || rc=$?
+	((rc == 0)) || fail "exit $rc from: $c"$'\n'"$(tail -n 30 <<<"$OUT")"
+	ok "./run.sh example resource-lock: workers took the lock in turn, tokens grew, the killed holder's lease passed on"
+}
