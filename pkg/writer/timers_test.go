@@ -296,15 +296,9 @@ func TestTimerDueWhileDownFiresAfterStart(t *testing.T) {
 func TestTenThousandTimersAcrossRestart(t *testing.T) {
 	const entities, keys = 500, 20
 	p := newParts(t)
-	path := dbPath(t)
 	cfg := writer.Config{EntityCache: 50} // pinned entities exceed it
-	r := startWriter(t, p, tick{}, path, cfg)
 	c := command.NewClient(p.nc, "tick", 0, 30*time.Second)
-	ids := make([]string, entities)
-	for i := range ids {
-		ids[i] = ksuid.New().String()
-	}
-	schedule := func(base time.Time, span time.Duration) {
+	schedule := func(ids []string, base time.Time, span time.Duration) {
 		var wg sync.WaitGroup
 		var next atomic.Int64
 		for range 16 {
@@ -324,22 +318,51 @@ func TestTenThousandTimersAcrossRestart(t *testing.T) {
 		wg.Wait()
 	}
 	// First every timer an hour ahead, to learn how long scheduling them takes here; then
-	// each superseded by one due in a 2 s span that starts after that much time again.
-	start := time.Now()
-	schedule(start.Add(time.Hour), 0)
-	took := time.Since(start)
-	base, span := time.Now().Add(took+time.Second), 2*time.Second
-	schedule(base, span)
-	t.Logf("scheduled twice in %s", time.Since(start))
-	if time.Now().After(base) {
-		t.Fatalf("scheduling the second time took %s, more than the first %s and a second: the test proves nothing", time.Since(start)-took, took)
+	// each superseded by one due in a 2 s span that starts after that much time and a lead
+	// again. Every timer must be scheduled before the span starts (else they fire while
+	// being scheduled, and could all have fired before the restart): on a busy machine the
+	// second scheduling can outlast the first and the lead, so a run that overran is left
+	// behind (its own store) and the scenario runs again with twice the lead.
+	var r *running[tickState]
+	var path string
+	var ids []string
+	var base time.Time
+	const span = 2 * time.Second
+	for lead := time.Second; ; lead *= 2 {
+		path = dbPath(t)
+		r = startWriter(t, p, tick{}, path, cfg)
+		ids = make([]string, entities)
+		for i := range ids {
+			ids[i] = ksuid.New().String()
+		}
+		start := time.Now()
+		schedule(ids, start.Add(time.Hour), 0)
+		took := time.Since(start)
+		base = time.Now().Add(took + lead)
+		schedule(ids, base, span)
+		t.Logf("scheduled twice in %s", time.Since(start))
+		if !time.Now().After(base) {
+			break
+		}
+		if lead >= time.Minute {
+			t.Fatalf("scheduling the second time took %s, more than the first %s and a lead of %s", time.Since(start)-took, took, lead)
+		}
+		t.Logf("scheduling the second time took %s, more than the first %s and a lead of %s: again with a longer lead", time.Since(start)-took, took, lead)
+		r.stop()
 	}
-	restart := base.Add(span / 2)
-	time.Sleep(time.Until(restart)) // the restart falls in the middle of the timers' span
+	// The restart comes once some timers have fired, while others cannot all have: those
+	// due later in the span never fire early, and on a busy machine firing 10,000 takes
+	// far longer than the span.
+	stacktest.Eventually(t, time.Until(base)+time.Minute, func() error {
+		if tickOf(t, r.store, ids[0]).Fired["k00"] == 0 { // the first due
+			return fmt.Errorf("none of the timers fired yet")
+		}
+		return nil
+	})
 	r.stop()
 	stopped := time.Now()
 	r = startWriter(t, p, tick{}, path, cfg)
-	t.Logf("restarted in %s", time.Since(stopped))
+	t.Logf("restarted %s after the span's start, in %s", stopped.Sub(base), time.Since(stopped))
 	// A bound against a hang only: firing 10,000 under -race on a busy machine takes a minute.
 	stacktest.Eventually(t, 5*time.Minute, func() error {
 		if _, unfired := storedTimers(t, r.store); unfired > 0 {
