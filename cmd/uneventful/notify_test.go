@@ -38,16 +38,17 @@ func TestNotifyCLI(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	subs := ns.NumSubscriptions()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"notify", "listen", id, "-url", srv.URL}, nil, pw)
 		pw.Close()
 	}()
-	// listening once the server has its subscription
+	// listening once the server has a subscription to the session's notifications (the
+	// stream also subscribes to the session's events, first: a count of subscriptions
+	// would see that one and send before the listener is there)
 	stacktest.Eventually(t, 20*time.Second, func() error {
-		if ns.NumSubscriptions() <= subs {
+		if !ns.GlobalAccount().SubscriptionInterest(notify.Subject(id)) {
 			return stacktest.Errorf("not subscribed yet")
 		}
 		return nil

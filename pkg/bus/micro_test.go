@@ -13,6 +13,7 @@ import (
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/forward"
 	"uneventful.dev/uneventful/pkg/queue"
+	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
 // The writer is a NATS micro service to the standard tooling: $SRV.PING, INFO and STATS
@@ -55,15 +56,34 @@ func TestWriterAnswersTheNATSServiceAPI(t *testing.T) {
 	if info.Type != micro.InfoResponseType || len(info.Endpoints) != 2 || info.Endpoints[0].Subject != "command.wallet.*" || info.Endpoints[1].Subject != "load.wallet.*" {
 		t.Fatalf("$SRV.INFO: %+v", info)
 	}
-	var stats micro.Stats
-	requestJSON(t, nc, "$SRV.STATS.wallet_writer."+ping.ID, &stats)
-	if stats.Type != micro.StatsResponseType || len(stats.Endpoints) != 2 {
-		t.Fatalf("$SRV.STATS: %+v", stats)
-	}
-	cmd := stats.Endpoints[0]
-	if cmd.Name != command.KindCommand || cmd.NumRequests < 2 || cmd.NumErrors < 1 || cmd.LastError == "" || cmd.ProcessingTime <= 0 {
-		t.Fatalf("$SRV.STATS command endpoint: %+v, want 2 requests, 1 error", cmd)
-	}
+	awaitStats(t, nc, "$SRV.STATS.wallet_writer."+ping.ID, func(stats micro.Stats) error {
+		if stats.Type != micro.StatsResponseType || len(stats.Endpoints) != 2 {
+			return stacktest.Errorf("$SRV.STATS: %+v", stats)
+		}
+		cmd := stats.Endpoints[0]
+		if cmd.Name != command.KindCommand || cmd.NumRequests < 2 || cmd.NumErrors < 1 || cmd.LastError == "" || cmd.ProcessingTime <= 0 {
+			return stacktest.Errorf("$SRV.STATS command endpoint: %+v, want 2 requests, 1 error", cmd)
+		}
+		return nil
+	})
+}
+
+// awaitStats waits until the $SRV.STATS answer of subject satisfies ok. micro counts a
+// request once its handler has returned, which is after the reply went out: a caller
+// that has its reply can ask before the count includes it.
+func awaitStats(t *testing.T, nc *nats.Conn, subject string, ok func(micro.Stats) error) {
+	t.Helper()
+	stacktest.Eventually(t, 10*time.Second, func() error {
+		var stats micro.Stats
+		m, err := nc.Request(subject, nil, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(m.Data, &stats); err != nil {
+			return stacktest.Errorf("%s: %s: %v", subject, m.Data, err)
+		}
+		return ok(stats)
+	})
 }
 
 func requestJSON(t *testing.T, nc *nats.Conn, subject string, v any) {
@@ -121,16 +141,22 @@ func TestServiceAnswersTheNATSServiceAPI(t *testing.T) {
 	if len(info.Endpoints) != 1 || info.Endpoints[0].Subject != forward.ServiceSubject("echo") || info.Endpoints[0].QueueGroup != "service" {
 		t.Fatalf("$SRV.INFO.echo: %+v", info)
 	}
-	var stats micro.Stats
-	requestJSON(t, nc, "$SRV.STATS.echo."+ping.ID, &stats)
-	if len(stats.Endpoints) != 1 || stats.Endpoints[0].NumRequests != 3 || stats.Endpoints[0].NumErrors != 0 {
-		t.Fatalf("$SRV.STATS.echo: %+v", stats.Endpoints[0])
-	}
+	awaitStats(t, nc, "$SRV.STATS.echo."+ping.ID, func(stats micro.Stats) error {
+		if len(stats.Endpoints) != 1 || stats.Endpoints[0].NumRequests != 3 || stats.Endpoints[0].NumErrors != 0 {
+			return stacktest.Errorf("$SRV.STATS.echo: %+v", stats.Endpoints)
+		}
+		return nil
+	})
 	if _, err := b.Call(context.Background(), "service.rollback", "", nil); err == nil {
 		t.Fatal("rollback succeeded")
 	}
-	requestJSON(t, nc, "$SRV.STATS.rollback", &stats)
-	if e := stats.Endpoints[0]; e.NumRequests != 1 || e.NumErrors != 1 || e.LastError == "" {
-		t.Fatalf("$SRV.STATS.rollback: %+v", e)
-	}
+	awaitStats(t, nc, "$SRV.STATS.rollback", func(stats micro.Stats) error {
+		if len(stats.Endpoints) != 1 {
+			return stacktest.Errorf("$SRV.STATS.rollback: %+v", stats)
+		}
+		if e := stats.Endpoints[0]; e.NumRequests != 1 || e.NumErrors != 1 || e.LastError == "" {
+			return stacktest.Errorf("$SRV.STATS.rollback: %+v", e)
+		}
+		return nil
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
 // TestNotify: a notification to one session reaches its listeners (all of them, each
@@ -114,8 +116,17 @@ func TestListenContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.wait(t)
+	subs := p.listen.nc.NumSubscriptions()
 	cancel()
-	// the unsubscription reaches the server through the listeners' connection
+	// The listener unsubscribes in a goroutine of its own (context.AfterFunc): wait
+	// until it has, then for the unsubscription to reach the server through the
+	// listeners' connection.
+	stacktest.Eventually(t, 20*time.Second, func() error {
+		if n := p.listen.nc.NumSubscriptions(); n != subs-1 {
+			return fmt.Errorf("the listeners' connection has %d subscriptions, want %d", n, subs-1)
+		}
+		return nil
+	})
 	if err := p.listen.nc.Flush(); err != nil {
 		t.Fatal(err)
 	}

@@ -151,24 +151,36 @@ func TestTimerFiresOnceOnTime(t *testing.T) {
 // is recorded once and not tried again, also after a restart.
 func TestSupersededAndCancelledTimersNeverFire(t *testing.T) {
 	p := newParts(t)
-	path := dbPath(t)
-	r := startWriter(t, p, tick{}, path, writer.Config{})
 	c := command.NewClient(p.nc, "tick", 0, 10*time.Second)
-	id := ksuid.New().String()
-	base := time.Now()
-	first, moved := base.Add(300*time.Millisecond), base.Add(600*time.Millisecond)
-	tickSend(t, c, id, "schedule", tickData{Key: "moved", At: first.UnixNano()})
-	tickSend(t, c, id, "schedule", tickData{Key: "cancelled", At: first.UnixNano()})
-	tickSend(t, c, id, "schedule", tickData{Key: "rejected", At: first.UnixNano()})
-	tickSend(t, c, id, "schedule", tickData{Key: "moved", At: moved.UnixNano()})
-	tickSend(t, c, id, "cancel", tickData{Key: "cancelled"})
-	sentinel := base.Add(900 * time.Millisecond)
-	tickSend(t, c, id, "schedule", tickData{Key: "sentinel", At: sentinel.UnixNano()})
-	if time.Now().After(first) {
-		t.Fatalf("scheduling took %s, past the first At: the test proves nothing", time.Since(base))
+	// The move and the cancel must be applied before the first At: on a busy machine
+	// the six commands can outlast a short lead, so a run that was too slow is left
+	// behind (its own store) and the scenario runs again with twice the lead.
+	var r *running[tickState]
+	var path, id string
+	var first, moved, sentinel time.Time
+	for lead := 300 * time.Millisecond; ; lead *= 2 {
+		path = dbPath(t)
+		r = startWriter(t, p, tick{}, path, writer.Config{})
+		id = ksuid.New().String()
+		base := time.Now()
+		first, moved, sentinel = base.Add(lead), base.Add(2*lead), base.Add(3*lead)
+		tickSend(t, c, id, "schedule", tickData{Key: "moved", At: first.UnixNano()})
+		tickSend(t, c, id, "schedule", tickData{Key: "cancelled", At: first.UnixNano()})
+		tickSend(t, c, id, "schedule", tickData{Key: "rejected", At: first.UnixNano()})
+		tickSend(t, c, id, "schedule", tickData{Key: "moved", At: moved.UnixNano()})
+		tickSend(t, c, id, "cancel", tickData{Key: "cancelled"})
+		tickSend(t, c, id, "schedule", tickData{Key: "sentinel", At: sentinel.UnixNano()})
+		if !time.Now().After(first) {
+			break
+		}
+		if lead >= time.Minute {
+			t.Fatalf("scheduling took %s, past the first At, with a lead of %s", time.Since(base), lead)
+		}
+		t.Logf("scheduling took %s, past the first At (lead %s): again with a longer lead", time.Since(base), lead)
+		r.stop()
 	}
 	waitFired := func(r *running[tickState], key string) {
-		stacktest.Eventually(t, 10*time.Second, func() error {
+		stacktest.Eventually(t, time.Until(sentinel)+10*time.Second, func() error {
 			if tickOf(t, r.store, id).Fired[key] == 0 {
 				return fmt.Errorf("%s not fired", key)
 			}
@@ -284,15 +296,9 @@ func TestTimerDueWhileDownFiresAfterStart(t *testing.T) {
 func TestTenThousandTimersAcrossRestart(t *testing.T) {
 	const entities, keys = 500, 20
 	p := newParts(t)
-	path := dbPath(t)
 	cfg := writer.Config{EntityCache: 50} // pinned entities exceed it
-	r := startWriter(t, p, tick{}, path, cfg)
 	c := command.NewClient(p.nc, "tick", 0, 30*time.Second)
-	ids := make([]string, entities)
-	for i := range ids {
-		ids[i] = ksuid.New().String()
-	}
-	schedule := func(base time.Time, span time.Duration) {
+	schedule := func(ids []string, base time.Time, span time.Duration) {
 		var wg sync.WaitGroup
 		var next atomic.Int64
 		for range 16 {
@@ -312,22 +318,51 @@ func TestTenThousandTimersAcrossRestart(t *testing.T) {
 		wg.Wait()
 	}
 	// First every timer an hour ahead, to learn how long scheduling them takes here; then
-	// each superseded by one due in a 2 s span that starts after that much time again.
-	start := time.Now()
-	schedule(start.Add(time.Hour), 0)
-	took := time.Since(start)
-	base, span := time.Now().Add(took+time.Second), 2*time.Second
-	schedule(base, span)
-	t.Logf("scheduled twice in %s", time.Since(start))
-	if time.Now().After(base) {
-		t.Fatalf("scheduling the second time took %s, more than the first %s and a second: the test proves nothing", time.Since(start)-took, took)
+	// each superseded by one due in a 2 s span that starts after that much time and a lead
+	// again. Every timer must be scheduled before the span starts (else they fire while
+	// being scheduled, and could all have fired before the restart): on a busy machine the
+	// second scheduling can outlast the first and the lead, so a run that overran is left
+	// behind (its own store) and the scenario runs again with twice the lead.
+	var r *running[tickState]
+	var path string
+	var ids []string
+	var base time.Time
+	const span = 2 * time.Second
+	for lead := time.Second; ; lead *= 2 {
+		path = dbPath(t)
+		r = startWriter(t, p, tick{}, path, cfg)
+		ids = make([]string, entities)
+		for i := range ids {
+			ids[i] = ksuid.New().String()
+		}
+		start := time.Now()
+		schedule(ids, start.Add(time.Hour), 0)
+		took := time.Since(start)
+		base = time.Now().Add(took + lead)
+		schedule(ids, base, span)
+		t.Logf("scheduled twice in %s", time.Since(start))
+		if !time.Now().After(base) {
+			break
+		}
+		if lead >= time.Minute {
+			t.Fatalf("scheduling the second time took %s, more than the first %s and a lead of %s", time.Since(start)-took, took, lead)
+		}
+		t.Logf("scheduling the second time took %s, more than the first %s and a lead of %s: again with a longer lead", time.Since(start)-took, took, lead)
+		r.stop()
 	}
-	restart := base.Add(span / 2)
-	time.Sleep(time.Until(restart)) // the restart falls in the middle of the timers' span
+	// The restart comes once some timers have fired, while others cannot all have: those
+	// due later in the span never fire early, and on a busy machine firing 10,000 takes
+	// far longer than the span.
+	stacktest.Eventually(t, time.Until(base)+time.Minute, func() error {
+		if tickOf(t, r.store, ids[0]).Fired["k00"] == 0 { // the first due
+			return fmt.Errorf("none of the timers fired yet")
+		}
+		return nil
+	})
 	r.stop()
 	stopped := time.Now()
 	r = startWriter(t, p, tick{}, path, cfg)
-	t.Logf("restarted in %s", time.Since(stopped))
+	t.Logf("restarted %s after the span's start, in %s", stopped.Sub(base), time.Since(stopped))
 	// A bound against a hang only: firing 10,000 under -race on a busy machine takes a minute.
 	stacktest.Eventually(t, 5*time.Minute, func() error {
 		if _, unfired := storedTimers(t, r.store); unfired > 0 {
@@ -431,14 +466,36 @@ func TestTimersFiredByTheOwningWriter(t *testing.T) {
 	path := dbPath(t)
 	r := startWriter(t, p, tick{}, path, writer.Config{})
 	c := command.NewClient(p.nc, "tick", 0, 10*time.Second)
-	mine, other := ksuid.New().String(), ksuid.New().String()
-	for command.Partition(other, command.DefaultPartitions) == command.Partition(mine, command.DefaultPartitions) {
-		other = ksuid.New().String()
+	var mine, other string
+	// Both timers must still be pending when the first writer (owning every partition)
+	// has stopped: on a busy machine scheduling and stopping can outlast a short lead, so
+	// a run whose timers fired first is left behind (its own store) and the scenario runs
+	// again with twice the lead.
+	for lead := time.Second; ; lead *= 2 {
+		mine, other = ksuid.New().String(), ksuid.New().String()
+		for command.Partition(other, command.DefaultPartitions) == command.Partition(mine, command.DefaultPartitions) {
+			other = ksuid.New().String()
+		}
+		at := time.Now().Add(lead)
+		tickSend(t, c, mine, "schedule", tickData{Key: "k", At: at.UnixNano()})
+		tickSend(t, c, other, "schedule", tickData{Key: "k", At: at.UnixNano()})
+		r.stop()
+		down, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := len(firings(t, down, mine)) + len(firings(t, down, other))
+		down.Close()
+		if fired == 0 {
+			break
+		}
+		if lead >= time.Minute {
+			t.Fatalf("%d timers fired before the writer stopped, with a lead of %s", fired, lead)
+		}
+		t.Logf("%d timers fired before the writer stopped (lead %s): again with a longer lead", fired, lead)
+		path = dbPath(t)
+		r = startWriter(t, p, tick{}, path, writer.Config{})
 	}
-	at := time.Now().Add(time.Second)
-	tickSend(t, c, mine, "schedule", tickData{Key: "k", At: at.UnixNano()})
-	tickSend(t, c, other, "schedule", tickData{Key: "k", At: at.UnixNano()})
-	r.stop()
 	r = startWriter(t, p, tick{}, path, writer.Config{Owned: []int{command.Partition(mine, command.DefaultPartitions)}})
 	stacktest.Eventually(t, 10*time.Second, func() error {
 		if tickOf(t, r.store, mine).Fired["k"] != 1 {
