@@ -134,7 +134,7 @@ type observer struct {
 func observe(t testing.TB, nc *nats.Conn) *observer {
 	t.Helper()
 	o := &observer{byID: map[string]map[string]int{}, marker: make(chan string, 16)}
-	_, err := nc.Subscribe(Subject("*"), func(m *nats.Msg) {
+	_, err := nc.Subscribe("notification."+Domain+".*", func(m *nats.Msg) { // every session (ids are encoded: Subject("*") is one id)
 		var n Notification
 		if err := json.Unmarshal(m.Data, &n); err != nil {
 			t.Errorf("not a notification: %s", m.Data)
