@@ -83,8 +83,11 @@ func DecodeEntry(line []byte, up *event.Upcasters) (Entry, error) {
 // falling back to event.Decode for anything else. A BulkDecoder reuses its buffers:
 // an Entry's Data is valid until the next call. Not safe for concurrent use.
 type BulkDecoder struct {
-	arr  []byte           // [envelope]: DecodeLog reads arrays
-	envs []event.Envelope // DecodeLog's result, reused
+	// Shared: the Entry's strings share the decoder's buffer too (event.DecodeLogShared),
+	// valid until the next call, as its Data: for a reader that copies what it keeps.
+	Shared bool
+	arr    []byte           // [envelope]: DecodeLog reads arrays
+	envs   []event.Envelope // DecodeLog's result, reused
 }
 
 // Decode is DecodeEntry of line, read as BulkDecoder says.
@@ -132,7 +135,11 @@ func (d *BulkDecoder) decodeLog(env []byte, up *event.Upcasters) (event.Envelope
 	d.arr = append(d.arr, env[1:]...)
 	d.arr = append(d.arr, ']')
 	var err error
-	d.envs, err = event.DecodeLog(d.envs[:0], d.arr, up)
+	if d.Shared {
+		d.envs, err = event.DecodeLogShared(d.envs[:0], d.arr, up)
+	} else {
+		d.envs, err = event.DecodeLog(d.envs[:0], d.arr, up)
+	}
 	if err != nil || len(d.envs) != 1 {
 		return event.Envelope{}, false
 	}
@@ -237,6 +244,17 @@ var errBadEnvelope = errors.New("history: an envelope that cannot be decoded")
 // every entry in order; it returns how many it read and the last position read (after if
 // none). An answer cut short mid-line is an error.
 func ReadBulk(ctx context.Context, client *http.Client, base string, after int64, limit int, up *event.Upcasters, each func(Entry) error) (int, int64, error) {
+	return readBulk(ctx, client, base, after, limit, up, false, each)
+}
+
+// ReadBulkShared is ReadBulk for a reader that copies what it keeps of an entry (the
+// tracker's model): each entry's strings, as its Data, are valid only during the call to
+// each (BulkDecoder.Shared), which saves a copy of every line.
+func ReadBulkShared(ctx context.Context, client *http.Client, base string, after int64, limit int, up *event.Upcasters, each func(Entry) error) (int, int64, error) {
+	return readBulk(ctx, client, base, after, limit, up, true, each)
+}
+
+func readBulk(ctx context.Context, client *http.Client, base string, after int64, limit int, up *event.Upcasters, shared bool, each func(Entry) error) (int, int64, error) {
 	url := base + "/history/bulk?after=" + strconv.FormatInt(after, 10) + "&limit=" + strconv.Itoa(limit)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -252,7 +270,7 @@ func ReadBulk(ctx context.Context, client *http.Client, base string, after int64
 		return 0, after, fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(body))
 	}
 	r := bufio.NewReaderSize(resp.Body, 1<<20)
-	var d BulkDecoder
+	d := BulkDecoder{Shared: shared}
 	n, last := 0, after
 	for {
 		line, err := r.ReadSlice('\n')

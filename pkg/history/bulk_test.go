@@ -88,15 +88,21 @@ func TestBulkDecoderEqualsDecodeEntry(t *testing.T) {
 		`{"position":8,"id":"e","stream":"s.a","version":1,"type":"t","data":1,"command_id":"","time":"2026-13-06T16:00:00Z"}`,
 		`{"position":9,"stream":"s.a","version":1,"type":"t","data":1,"command_id":"","time":"2026-12-06T16:00:00Z"}`,
 		`{"position":10,"id":"e","stream":"s.a","version":1,"type":"t","data":{"a":1},"command_id":"","time":"2026-12-06T16:00:00Z","time":"2026-12-07T16:00:00Z"}`)
-	var d history.BulkDecoder
-	for _, l := range lines {
-		want, werr := history.DecodeEntry([]byte(l), nil)
-		got, gerr := d.Decode([]byte(l), nil)
-		if (werr == nil) != (gerr == nil) || got.Position != want.Position || got.ID != want.ID || got.Stream != want.Stream ||
-			got.Version != want.Version || got.Type != want.Type || string(got.Data) != string(want.Data) ||
-			got.CommandID != want.CommandID || got.CorrelationID != want.CorrelationID || got.CausationID != want.CausationID ||
-			got.Schema != want.Schema || got.Time != want.Time {
-			t.Errorf("%s:\n got %+v, %v\nwant %+v, %v", l, got, gerr, want, werr)
+	for _, d := range []*history.BulkDecoder{{}, {Shared: true}} {
+		for _, l := range lines {
+			checkBulkDecoder(t, d, l)
 		}
+	}
+}
+
+func checkBulkDecoder(t *testing.T, d *history.BulkDecoder, l string) {
+	t.Helper()
+	want, werr := history.DecodeEntry([]byte(l), nil)
+	got, gerr := d.Decode([]byte(l), nil)
+	if (werr == nil) != (gerr == nil) || got.Position != want.Position || got.ID != want.ID || got.Stream != want.Stream ||
+		got.Version != want.Version || got.Type != want.Type || string(got.Data) != string(want.Data) ||
+		got.CommandID != want.CommandID || got.CorrelationID != want.CorrelationID || got.CausationID != want.CausationID ||
+		got.Schema != want.Schema || got.Time != want.Time {
+		t.Errorf("shared %v, %s:\n got %+v, %v\nwant %+v, %v", d.Shared, l, got, gerr, want, werr)
 	}
 }
