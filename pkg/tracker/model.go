@@ -9,6 +9,7 @@
 package tracker
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
@@ -128,8 +129,8 @@ func (m *Model) name(s string) string {
 
 // nameOf is name of the JSON string v, unquoted (text); "" if v is not a string.
 func (m *Model) nameOf(v []byte) string {
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-		if n, ok := m.names[string(v[1:len(v)-1])]; ok { // no escape in a known name
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v, '\\') < 0 {
+		if n, ok := m.names[string(v[1:len(v)-1])]; ok {
 			return n
 		}
 	}
