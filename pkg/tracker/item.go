@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -79,7 +80,7 @@ func (it *item) addID(id string) {
 	if id == "" || len(it.IDs) >= maxIDs || slices.Contains(it.IDs, id) {
 		return
 	}
-	it.IDs = append(it.IDs, id)
+	it.IDs = append(it.IDs, strings.Clone(id)) // not the entry's memory
 }
 
 func (it *item) addStep(s Step) {

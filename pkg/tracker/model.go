@@ -9,6 +9,7 @@
 package tracker
 
 import (
+	"bytes"
 	"strings"
 	"time"
 
@@ -33,7 +34,11 @@ type Model struct {
 	seq      uint64 // the last doneEntry's seq
 	domains  map[string]*DomainCounters
 	queues   map[string]*QueueCounters
+	names    map[string]string // domains, queues and event types, each kept once (name)
 }
+
+// maxNames bounds Model.names; past it, names are copied each time.
+const maxNames = 1 << 16
 
 type msg struct {
 	it     *item
@@ -74,7 +79,7 @@ type QueueCounters struct {
 // NewModel returns an empty model whose cutoff is cutoff.
 func NewModel(cutoff time.Time) *Model {
 	return &Model{cutoff: cutoff, items: map[string]*item{}, msgs: map[string]*msg{},
-		domains: map[string]*DomainCounters{}, queues: map[string]*QueueCounters{}}
+		domains: map[string]*DomainCounters{}, queues: map[string]*QueueCounters{}, names: map[string]string{}}
 }
 
 // Position is the position of the last entry applied.
@@ -85,8 +90,10 @@ func (m *Model) Len() int { return len(m.items) }
 
 // Apply folds one history entry into the model and reports whether it changed an item.
 // Entries must come in position order; one at or before Position is ignored, one without
-// an event id (an envelope its reader could not decode) only advances Position. The
-// entry's Data is not kept.
+// an event id (an envelope its reader could not decode) only advances Position. Nothing
+// of the entry is kept: the model copies the strings it keeps (a replay hands it entries
+// whose strings share a buffer it reuses), and keeps each domain, queue and event type
+// once.
 func (m *Model) Apply(e history.Entry) bool { return m.apply(e) != nil }
 
 func (m *Model) apply(e history.Entry) *item {
@@ -99,12 +106,35 @@ func (m *Model) apply(e history.Entry) *item {
 	}
 	var it *item
 	if rest, ok := strings.CutPrefix(e.Stream, "queue."); ok {
-		it = m.applyQueue(e, rest)
+		it = m.applyQueue(e, m.name(rest))
 	} else {
 		domain, _, _ := strings.Cut(e.Stream, ".")
-		it = m.applyDomain(e, domain)
+		it = m.applyDomain(e, m.name(domain))
 	}
 	return it
+}
+
+// name returns s as the model keeps it: one copy per distinct name (domains, queues,
+// event types), not sharing the entry's memory.
+func (m *Model) name(s string) string {
+	if v, ok := m.names[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	if len(m.names) < maxNames {
+		m.names[v] = v
+	}
+	return v
+}
+
+// nameOf is name of the JSON string v, unquoted (text); "" if v is not a string.
+func (m *Model) nameOf(v []byte) string {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v, '\\') < 0 {
+		if n, ok := m.names[string(v[1:len(v)-1])]; ok {
+			return n
+		}
+	}
+	return m.name(text(v))
 }
 
 func (m *Model) domain(name string) *DomainCounters {
@@ -141,6 +171,7 @@ func (m *Model) applyDomain(e history.Entry, domain string) *item {
 	if it == nil && e.Time.Before(m.cutoff) {
 		return nil // complete at once and old: nothing to keep
 	}
+	stream := strings.Clone(e.Stream)
 	outcome := StateCommitted
 	if strings.Contains(e.Type, "reject") {
 		outcome = StateRejected
@@ -148,15 +179,15 @@ func (m *Model) applyDomain(e history.Entry, domain string) *item {
 	if it == nil {
 		it = m.newItem(key, KindCommand, e)
 		d.Started++
-		m.step(it, e, domain, e.Stream)
-		it.addID(e.Stream)
+		m.step(it, e, domain, stream)
+		it.addID(stream)
 		it.addID(e.CommandID)
-		m.place(it, domain, e.Stream, outcome)
+		m.place(it, domain, stream, outcome)
 		m.complete(it, e, outcome)
 		return it
 	}
-	m.step(it, e, domain, e.Stream)
-	it.addID(e.Stream)
+	m.step(it, e, domain, stream)
+	it.addID(stream)
 	it.addID(e.CommandID)
 	if it.Kind == KindCommand && it.done != 0 {
 		it.State = outcome // a later command with the same correlation id
@@ -167,7 +198,7 @@ func (m *Model) applyDomain(e history.Entry, domain string) *item {
 // applyQueue folds a queue event of domain.
 func (m *Model) applyQueue(e history.Entry, domain string) *item {
 	m.domain(domain).Events++
-	c, ok := readQueueChange(e.Data)
+	c, ok := m.readQueueChange(e.Data)
 	if !ok {
 		return nil
 	}
@@ -346,13 +377,14 @@ func (m *Model) message(e history.Entry, domain string, c queueChange) *msg {
 }
 
 func (m *Model) newItem(key, kind string, e history.Entry) *item {
+	key = strings.Clone(key)
 	it := &item{Item: Item{ID: key, Kind: kind, Status: InFlight, Started: e.Time}}
 	m.items[key] = it
 	return it
 }
 
 func (m *Model) step(it *item, e history.Entry, domain, where string) {
-	it.addStep(Step{Position: e.Position, Time: e.Time, Domain: domain, Where: where, Event: e.Type})
+	it.addStep(Step{Position: e.Position, Time: e.Time, Domain: domain, Where: where, Event: m.name(e.Type)})
 }
 
 // place sets where the item is, moving it between domains' in-flight counts.

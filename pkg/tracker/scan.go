@@ -140,15 +140,16 @@ type queueChange struct {
 	msgID, dedup, correlation string
 }
 
-func readQueueChange(data []byte) (c queueChange, ok bool) {
+// readQueueChange reads data; its strings are copies (queue names kept once: nameOf).
+func (m *Model) readQueueChange(data []byte) (c queueChange, ok bool) {
 	ok = eachField(data, func(key, v []byte) {
 		switch string(key) {
 		case "queue":
-			c.queue = text(v)
+			c.queue = m.nameOf(v)
 		case "id":
 			c.id = text(v)
 		case "to":
-			c.to = text(v)
+			c.to = m.nameOf(v)
 		case "redelivered":
 			c.redelivered = number(v)
 		case "message":

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -24,7 +25,7 @@ func FuzzEachField(f *testing.F) {
 			keys = append(keys, string(k))
 			vals[string(k)] = string(v)
 		})
-		readQueueChange(b) //nolint:errcheck // must not panic
+		NewModel(time.Time{}).readQueueChange(b) //nolint:errcheck // must not panic
 		var want map[string]json.RawMessage
 		if json.Unmarshal(b, &want) != nil || !ok {
 			return // not an object encoding/json reads, or one eachField declines: nothing to compare
@@ -52,15 +53,15 @@ func FuzzEachField(f *testing.F) {
 }
 
 func TestReadQueueChange(t *testing.T) {
-	c, ok := readQueueChange([]byte(`{"queue":"b2","message":{"id":"m2","type":"t","payload":"eA==","available":"2026-12-06T10:00:00Z","redelivered":0,"time":"2026-12-06T10:00:00Z","dedup":"b1/m1","correlation_id":"order-42"},"time":"2026-12-06T10:00:00Z"}`))
+	c, ok := NewModel(time.Time{}).readQueueChange([]byte(`{"queue":"b2","message":{"id":"m2","type":"t","payload":"eA==","available":"2026-12-06T10:00:00Z","redelivered":0,"time":"2026-12-06T10:00:00Z","dedup":"b1/m1","correlation_id":"order-42"},"time":"2026-12-06T10:00:00Z"}`))
 	if !ok || c.queue != "b2" || c.msgID != "m2" || c.dedup != "b1/m1" || c.correlation != "order-42" {
 		t.Fatalf("enqueued: %+v %v", c, ok)
 	}
-	c, ok = readQueueChange([]byte(`{"queue":"a1","id":"m3","to":"a1.error","redelivered":2,"time":"2026-12-06T10:00:00Z"}`))
+	c, ok = NewModel(time.Time{}).readQueueChange([]byte(`{"queue":"a1","id":"m3","to":"a1.error","redelivered":2,"time":"2026-12-06T10:00:00Z"}`))
 	if !ok || c.queue != "a1" || c.id != "m3" || c.to != "a1.error" || c.redelivered != 2 {
 		t.Fatalf("moved: %+v %v", c, ok)
 	}
-	if _, ok := readQueueChange([]byte(`{"id":"m3"}`)); ok {
+	if _, ok := NewModel(time.Time{}).readQueueChange([]byte(`{"id":"m3"}`)); ok {
 		t.Fatal("a change without a queue was read")
 	}
 }

@@ -99,7 +99,7 @@ func (t *Tracker) Replay(ctx context.Context) error {
 		t.mu.RLock()
 		after := t.m.Position()
 		t.mu.RUnlock()
-		n, _, err := history.ReadBulk(ctx, t.o.Client, t.o.HistoryURL, after, t.o.Page, t.o.Upcasters, func(e history.Entry) error {
+		n, _, err := history.ReadBulkShared(ctx, t.o.Client, t.o.HistoryURL, after, t.o.Page, t.o.Upcasters, func(e history.Entry) error {
 			t.mu.Lock()
 			t.m.apply(e)
 			t.mu.Unlock()
