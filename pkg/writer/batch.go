@@ -240,42 +240,6 @@ func (w *Writer[S]) accept(p *pending, e *entity[S], events []aggregate.Event, n
 	p.update = &redis.Update{Key: p.stream, Version: next.version, Doc: doc, Events: entries}
 }
 
-// replayed answers p from an earlier command with the same idempotency key, if any.
-func (w *Writer[S]) replayed(ctx context.Context, p *pending, cmd aggregate.Command, inBatch map[string]*pending) bool {
-	k := p.stream + "\x00" + p.req.IdempotencyKey
-	if first, ok := inBatch[k]; ok {
-		if first.row == nil { // the first was refused without being recorded
-			p.reply = first.reply
-		} else {
-			p.reply = sameRequest(first.row.Command, string(first.row.Data), cmd, first.reply)
-		}
-		return true
-	}
-	if prior, ok := w.keys.get(k); ok {
-		p.reply = sameRequest(prior.command, prior.data, cmd, prior.result)
-		return true
-	}
-	row, ok, err := w.store.FindIdempotent(ctx, p.stream, p.req.IdempotencyKey)
-	if err != nil {
-		p.reply = errorReply(err)
-		return true
-	}
-	if ok {
-		p.reply = sameRequest(row.Command, string(row.Data), cmd, row.Result)
-		return true
-	}
-	inBatch[k] = p
-	return false
-}
-
-// sameRequest returns the first result if cmd is the request first made with the key.
-func sameRequest(command, data string, cmd aggregate.Command, result []byte) []byte {
-	if command != cmd.Type || data != string(cmd.Data) {
-		return errorReply(failure.New(failure.Conflict, "idempotency_key_reused", "this Idempotency-Key was used for a different request"))
-	}
-	return result
-}
-
 func (w *Writer[S]) decideLoad(ctx context.Context, p *pending) {
 	e, err := w.load(ctx, p.stream, p.req.Entity)
 	if err != nil {
