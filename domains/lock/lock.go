@@ -79,3 +79,7 @@ func (Domain) Commands() []string { return []string{CmdAcquire, CmdRenew, CmdRel
 
 // Views: no other names than GET /lock/{name} and /lock/{name}/events.
 func (Domain) Views() (state, events []string) { return nil, nil }
+
+// Implicit: every valid name is a lock, free until first acquired (aggregate.Implicit),
+// so GET /lock/{name} of a lock never taken shows it free at version 0.
+func (Domain) Implicit() bool { return true }

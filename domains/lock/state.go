@@ -1,6 +1,7 @@
 package lock
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -13,6 +14,16 @@ type State struct {
 	Expires   *time.Time `json:"expires"`    // the end of the holder's lease
 	Waiters   []Waiter   `json:"waiters"`    // FIFO
 	LastToken int64      `json:"last_token"` // the last token ever issued (0: none)
+}
+
+// MarshalJSON writes the state with waiters as a list, also for the zero value (a lock
+// never taken, shown free: aggregate.Implicit).
+func (s State) MarshalJSON() ([]byte, error) {
+	type plain State // without this method
+	if s.Waiters == nil {
+		s.Waiters = []Waiter{}
+	}
+	return json.Marshal(plain(s))
 }
 
 // Waiter is one acquire waiting its turn.

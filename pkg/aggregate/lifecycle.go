@@ -37,3 +37,17 @@ func CanEnd[S any](d Domain[S]) bool {
 	_, ok := d.(Ending[S])
 	return ok
 }
+
+// Implicit is implemented by a domain in which every valid id names an entity, in the
+// zero value of its state until its first event (a lock never taken is a free lock).
+// Reading one never written answers that state at version 0 instead of not_found;
+// nothing is stored for it, and its live events wait for its first event as any other's.
+type Implicit interface {
+	Implicit() bool
+}
+
+// IsImplicit reports whether d's entities exist before their first event.
+func IsImplicit(d any) bool {
+	i, ok := d.(Implicit)
+	return ok && i.Implicit()
+}

@@ -247,11 +247,27 @@ func (w *Writer[S]) decideLoad(ctx context.Context, p *pending) {
 		return
 	}
 	if e.version == 0 {
-		p.reply = errorReply(failure.Newf(failure.NotFound, "not_found", "%s %s has never been written", w.name, p.req.Entity))
+		w.decideUnwritten(p, e)
 		return
 	}
 	p.reply, _ = json.Marshal(command.Reply{Version: e.version, State: e.doc})
 	p.update = &redis.Update{Key: p.stream, Version: e.version, Doc: e.doc}
+}
+
+// decideUnwritten answers the load of an entity never written: not_found, or the zero
+// state at version 0 for a domain whose entities exist before their first event
+// (aggregate.Implicit). Nothing is restored in the read model for it.
+func (w *Writer[S]) decideUnwritten(p *pending, e *entity[S]) {
+	if !aggregate.IsImplicit(w.domain) {
+		p.reply = errorReply(failure.Newf(failure.NotFound, "not_found", "%s %s has never been written", w.name, p.req.Entity))
+		return
+	}
+	doc, err := document(p.req.Entity, 0, e.state)
+	if err != nil {
+		p.reply = errorReply(err)
+		return
+	}
+	p.reply, _ = json.Marshal(command.Reply{State: doc})
 }
 
 func joinEntries(entries []redis.Entry) json.RawMessage {

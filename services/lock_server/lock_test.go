@@ -152,10 +152,34 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s %s: %d %s, want 400 %s", c.path, c.body, r.status, r.raw, c.want)
 		}
 	}
-	for _, name := range []string{"b", "a%20b"} {
-		if r := s.get(name); r.status != 404 && r.status != 400 {
-			t.Errorf("GET %s: %d %s: something was written", name, r.status, r.raw)
-		}
+	if r := s.get("b"); r.status != 200 || r.body["version"] != 0.0 {
+		t.Errorf("GET b: %d %s: something was written", r.status, r.raw)
+	}
+	if r := s.get("a%20b"); r.status != 400 || r.errType() != "invalid_id" {
+		t.Errorf("GET a%%20b: %d %s, want 400 invalid_id", r.status, r.raw)
+	}
+}
+
+// A lock never taken is a free lock (C10): GET shows it free at version 0, writes
+// nothing, and the first acquire gets token 1.
+func TestNeverTakenIsFree(t *testing.T) {
+	s := startLock(t)
+	r := s.get("fresh")
+	if r.status != 200 || r.body["id"] != "fresh" || r.body["version"] != 0.0 || r.body["holder"] != nil ||
+		r.body["token"] != nil || r.body["expires"] != nil || r.body["last_token"] != 0.0 {
+		t.Fatalf("GET of a lock never taken: %d %s, want it free at version 0", r.status, r.raw)
+	}
+	if w, ok := r.body["waiters"].([]any); !ok || len(w) != 0 {
+		t.Fatalf("GET of a lock never taken: waiters %v, want []", r.body["waiters"])
+	}
+	if r := s.get("fresh"); r.status != 200 || r.body["version"] != 0.0 {
+		t.Fatalf("second GET: %d %s: the read wrote something", r.status, r.raw)
+	}
+	if r := s.post("fresh", "acquire", `{"holder":"w1","ttl":"30s"}`); r.status != 200 || r.token() != 1 {
+		t.Fatalf("first acquire: %d %s, want token 1", r.status, r.raw)
+	}
+	if r := s.get("fresh"); r.status != 200 || r.body["holder"] != "w1" || r.body["version"] != 1.0 {
+		t.Fatalf("GET after acquire: %d %s", r.status, r.raw)
 	}
 }
 
