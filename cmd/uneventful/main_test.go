@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,15 +19,7 @@ func startExample(t *testing.T, name string, leafPort int, peers ...string) *que
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := queuedomain.Start(queuedomain.Config{Queues: cfg, Embed: queuedomain.Embed{Port: -1, StoreDir: t.TempDir(), LeafPort: leafPort, LeafPeers: peers}},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }() //nolint:errcheck
-	t.Cleanup(func() { cancel(); <-done; d.Close() })
+	d, _ := stacktest.QueueDomain(t, queuedomain.Config{Queues: cfg, Embed: queuedomain.Embed{Port: -1, StoreDir: t.TempDir(), LeafPort: leafPort, LeafPeers: peers}})
 	return d
 }
 

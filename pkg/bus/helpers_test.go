@@ -3,8 +3,6 @@ package bus_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -15,8 +13,6 @@ import (
 	"uneventful.dev/uneventful/pkg/queuedomain"
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // walletState is the part of a wallet's state document the tests read.
 type walletState struct {
@@ -50,14 +46,7 @@ func startWalletQueues(t *testing.T, s *stacktest.Stack, nc *nats.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := queuedomain.Start(queuedomain.Config{Queues: cfg, NATSURL: s.NATS.ClientURL()}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }() //nolint:errcheck
-	t.Cleanup(func() { cancel(); <-done; d.Close() })
+	stacktest.QueueDomain(t, queuedomain.Config{Queues: cfg, NATSURL: s.NATS.ClientURL()})
 	q := queue.NewClient(nc)
 	stacktest.Eventually(t, 15*time.Second, func() error {
 		_, err := q.Browse(context.Background(), bus.CommandsQueue("wallet"))

@@ -12,6 +12,7 @@ import (
 
 	"uneventful.dev/uneventful/pkg/queue"
 	"uneventful.dev/uneventful/pkg/queuedomain"
+	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
 // BenchmarkForward measures messages/s through b1 -> echo (in A) -> b2 -> a1 across two
@@ -113,14 +114,7 @@ func runDomain(b *testing.B, yaml string, leafPort int, peers ...string) *queued
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := queuedomain.Start(queuedomain.Config{Queues: cfg, Embed: queuedomain.Embed{Port: -1, StoreDir: b.TempDir(), LeafPort: leafPort, LeafPeers: peers}}, quiet)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }() //nolint:errcheck
-	b.Cleanup(func() { cancel(); <-done; d.Close() })
+	d, _ := stacktest.QueueDomain(b, queuedomain.Config{Queues: cfg, Embed: queuedomain.Embed{Port: -1, StoreDir: b.TempDir(), LeafPort: leafPort, LeafPeers: peers}})
 	return d
 }
 

@@ -30,14 +30,8 @@ func TestForwardToADomainCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := queuedomain.Start(queuedomain.Config{Queues: cfg, NATSURL: s.NATS.ClientURL()}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }() //nolint:errcheck
-	defer func() { cancel(); <-done; d.Close() }()
+	stacktest.QueueDomain(t, queuedomain.Config{Queues: cfg, NATSURL: s.NATS.ClientURL()})
+	ctx := context.Background()
 
 	nc := connectURL(t, s.NATS.ClientURL())
 	c := queue.NewClient(nc)

@@ -29,14 +29,8 @@ func TestAPaymentKeepsItsCorrelationID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := queuedomain.Start(queuedomain.Config{Queues: cfg, NATSURL: s.NATS.ClientURL()}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }() //nolint:errcheck
-	defer func() { cancel(); <-done; d.Close() }()
+	stacktest.QueueDomain(t, queuedomain.Config{Queues: cfg, NATSURL: s.NATS.ClientURL()})
+	ctx := context.Background()
 
 	c := queue.NewClient(connectURL(t, s.NATS.ClientURL()))
 	stacktest.Eventually(t, 10*time.Second, func() error { _, err := c.Browse(ctx, "credits"); return err })

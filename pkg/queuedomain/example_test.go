@@ -2,8 +2,6 @@ package queuedomain_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -17,8 +15,6 @@ import (
 	"uneventful.dev/uneventful/pkg/stacktest"
 )
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
 // startDomain runs the example domain name on its own embedded server; peers are the
 // leafnode URLs of domains to join.
 func startDomain(t *testing.T, name string, leafPort int, peers ...string) *queuedomain.Domain {
@@ -27,20 +23,7 @@ func startDomain(t *testing.T, name string, leafPort int, peers ...string) *queu
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := queuedomain.Start(queuedomain.Config{Queues: cfg, Embed: queuedomain.Embed{Port: -1, StoreDir: t.TempDir(), LeafPort: leafPort, LeafPeers: peers}}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("domain %s: %v", name, err)
-		}
-		d.Close()
-	})
+	d, _ := stacktest.QueueDomain(t, queuedomain.Config{Queues: cfg, Embed: queuedomain.Embed{Port: -1, StoreDir: t.TempDir(), LeafPort: leafPort, LeafPeers: peers}})
 	return d
 }
 

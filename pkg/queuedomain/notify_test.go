@@ -32,14 +32,8 @@ func TestWalletDebitNotifiesAQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func() (stop func()) {
-		d, err := queuedomain.Start(queuedomain.Config{Queues: cfg, NATSURL: s.NATS.ClientURL()}, quiet)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { d.Run(ctx); close(done) }() //nolint:errcheck
-		return func() { cancel(); <-done; d.Close() }
+		_, stop = stacktest.QueueDomain(t, queuedomain.Config{Queues: cfg, NATSURL: s.NATS.ClientURL()})
+		return stop
 	}
 	stop := run()
 	id := event.NewID()
