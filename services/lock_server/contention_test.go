@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,43 +141,6 @@ func TestContentionWithWriterKills(t *testing.T) {
 	if counts["200 "] < 20 || stats.expired == 0 || stats.waitedGrants == 0 {
 		t.Fatalf("too little contention to prove anything: %v, %s", counts, stats)
 	}
-}
-
-// envelope is one stored event.
-type envelope struct {
-	Version int64           `json:"version"`
-	Type    string          `json:"type"`
-	Data    json.RawMessage `json:"data"`
-	Time    time.Time       `json:"time"`
-}
-
-// readEnvelopes reads the first n events of name from its event stream.
-func (s *lockStack) readEnvelopes(name string, n int) []envelope {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/lock/"+name+"/events", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	dec := newLineReader(resp.Body)
-	var out []envelope
-	for len(out) < n {
-		line, err := dec()
-		if err != nil {
-			s.t.Fatalf("after %d of %d events: %v", len(out), n, err)
-		}
-		if d, ok := strings.CutPrefix(line, "data: "); ok {
-			var e envelope
-			if err := json.Unmarshal([]byte(d), &e); err != nil {
-				s.t.Fatal(err)
-			}
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 type logStats struct{ grants, waitedGrants, expired, released, waitEnded, renewed int }

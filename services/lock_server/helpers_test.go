@@ -133,16 +133,18 @@ func (s *lockStack) waitWaiters(name string, want ...string) {
 	})
 }
 
-// sseEvent is one event of GET /lock/{name}/events.
-type sseEvent struct {
-	id, typ string
-	data    map[string]any
+// envelope is one stored event.
+type envelope struct {
+	Version int64           `json:"version"`
+	Type    string          `json:"type"`
+	Data    json.RawMessage `json:"data"`
+	Time    time.Time       `json:"time"`
 }
 
-// readEvents reads n events of name's event stream from the start.
-func (s *lockStack) readEvents(name string, n int) []sseEvent {
+// readEnvelopes reads the first n events of name from its event stream.
+func (s *lockStack) readEnvelopes(name string, n int) []envelope {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/lock/"+name+"/events", nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -150,28 +152,40 @@ func (s *lockStack) readEvents(name string, n int) []sseEvent {
 		s.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out []sseEvent
-	var cur sseEvent
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for len(out) < n && sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "id: "):
-			cur.id = line[4:]
-		case strings.HasPrefix(line, "event: "):
-			cur.typ = line[7:]
-		case strings.HasPrefix(line, "data: "):
-			var env map[string]any
-			json.Unmarshal([]byte(line[6:]), &env) //nolint:errcheck
-			cur.data, _ = env["data"].(map[string]any)
-		case line == "" && cur.typ != "":
-			out = append(out, cur)
-			cur = sseEvent{}
+	dec := newLineReader(resp.Body)
+	var out []envelope
+	for len(out) < n {
+		line, err := dec()
+		if err != nil {
+			s.t.Fatalf("after %d of %d events: %v", len(out), n, err)
+		}
+		if d, ok := strings.CutPrefix(line, "data: "); ok {
+			var e envelope
+			if err := json.Unmarshal([]byte(d), &e); err != nil {
+				s.t.Fatal(err)
+			}
+			out = append(out, e)
 		}
 	}
-	if len(out) < n {
-		s.t.Fatalf("%s/events: %d events, want %d (%v)", name, len(out), n, sc.Err())
+	return out
+}
+
+// sseEvent is one event of GET /lock/{name}/events, its data decoded.
+type sseEvent struct {
+	typ  string
+	data map[string]any
+}
+
+// readEvents reads n events of name's event stream from the start.
+func (s *lockStack) readEvents(name string, n int) []sseEvent {
+	s.t.Helper()
+	var out []sseEvent
+	for _, e := range s.readEnvelopes(name, n) {
+		ev := sseEvent{typ: e.Type}
+		if err := json.Unmarshal(e.Data, &ev.data); err != nil {
+			s.t.Fatalf("%s/events: event %d: %v", name, e.Version, err)
+		}
+		out = append(out, ev)
 	}
 	return out
 }
