@@ -9,7 +9,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,6 +19,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"uneventful.dev/uneventful/pkg/failure"
+	"uneventful.dev/uneventful/pkg/httpapi"
 )
 
 // Common is the configuration every service shares.
@@ -89,24 +89,11 @@ func (c Common) Listen() (ln net.Listener, stop func(), err error) {
 	return ln, stop, nil
 }
 
-// Serve runs h on ln until ctx is done, then shuts down gracefully, letting in-flight
-// requests finish for up to 10 seconds.
+// Serve runs h on ln until ctx is done, then shuts down gracefully (httpapi.Serve).
+// Requests have 30 s to be read and answered; an event stream lifts both (pkg/sse).
 func Serve(ctx context.Context, ln net.Listener, log *slog.Logger, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
-		err = errors.Join(err, e)
-	}
-	return err
+	return httpapi.Serve(ctx, ln, srv)
 }
