@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -93,8 +92,8 @@ func (n *Notifier) Run(ctx context.Context) error {
 }
 
 func (n *Notifier) notify(ctx context.Context, c *Client, data []byte) error {
-	var env event.Envelope
-	if err := json.Unmarshal(data, &env); err != nil {
+	env, err := event.Decode(data, nil)
+	if err != nil {
 		return nil // not an event: nothing to notify
 	}
 	for _, nc := range n.cfg.Notify {

@@ -130,9 +130,9 @@ func (o *Owner) rebuild(ctx context.Context) error {
 
 // fold applies one stored queue event.
 func (s *domainState) fold(b []byte) error {
-	var env event.Envelope
 	var c change
-	if err := json.Unmarshal(b, &env); err != nil {
+	env, err := event.Decode(b, nil)
+	if err != nil {
 		return fmt.Errorf("queue event: %w", err)
 	}
 	if err := json.Unmarshal(env.Data, &c); err != nil {
