@@ -1,10 +1,13 @@
 package supervise
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -61,5 +64,32 @@ func (p *Proc) WaitReady(ctx context.Context, check Check) error {
 		case <-tick.C:
 		case <-p.done: // nil (blocks forever) for a process found from its pid file
 		}
+	}
+}
+
+// RedisPing is a Check that the Redis server at addr (host:port) answers PING.
+func RedisPing(addr string) Check {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		deadline, _ := ctx.Deadline()
+		conn.SetDeadline(deadline) //nolint:errcheck // a failed set shows as a failed read
+		if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+			return err
+		}
+		reply, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if reply != "+PONG\r\n" {
+			return fmt.Errorf("redis at %s answered %q to PING", addr, strings.TrimSpace(reply))
+		}
+		return nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -286,4 +287,24 @@ func session(pid int) (int, error) {
 	}
 	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
 	return strconv.Atoi(fields[3]) // state ppid pgrp session
+}
+
+func TestRedisPing(t *testing.T) {
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	s := Spec{Path: "redis-server", Args: []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}}
+	path, err := exec.LookPath(s.Path)
+	if err != nil {
+		t.Fatalf("redis-server: %v", err)
+	}
+	s.Path = path
+	p := start(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.WaitReady(ctx, RedisPing(addr)); err != nil {
+		t.Fatal(err)
+	}
+	if err := RedisPing(freeAddr(t))(ctx); err == nil {
+		t.Fatal("RedisPing passed on a port nothing listens on")
+	}
 }
