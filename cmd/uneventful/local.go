@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -20,7 +21,8 @@ import (
 )
 
 // The local stack's commands (scripts/local.sh runs them for ./run.sh and
-// ./run_in_background.sh): each takes -root (the checkout, default .) and reads HTTP_PORT
+// ./run_in_background.sh): each takes -root (the checkout, default $STACK_ROOT, else .)
+// and reads HTTP_PORT
 // (default 80), BIND_ADDR and STACK_ME (the prefix of its messages) from the environment.
 // Messages go to stderr, results to stdout.
 //
@@ -46,7 +48,7 @@ func (exitStopped) Is(err error) bool { return err == errSaid }
 // localFlags parses the local commands' flags, which may come anywhere, and returns the
 // stack and the other arguments.
 func localFlags(fs *flag.FlagSet, args []string, extra func(*flag.FlagSet)) (*localStack, []string, error) {
-	root := fs.String("root", ".", "the checkout: config/domains, bin/, data/")
+	root := fs.String("root", cmp.Or(os.Getenv("STACK_ROOT"), "."), "the checkout: config/domains, bin/, data/")
 	if extra != nil {
 		extra(fs)
 	}
@@ -95,7 +97,7 @@ func localServices(e *env, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	if err := s.loadDomains(); err != nil {
-		return err
+		return s.said(err)
 	}
 	for _, svc := range s.services() {
 		fmt.Fprintln(e.stdout, svc)
@@ -109,16 +111,16 @@ func localPorts(e *env, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	if err := s.loadDomains(); err != nil {
-		return err
+		return s.said(err)
 	}
 	svcs, err := pick(s.services(), named)
 	if err != nil {
-		return err
+		return s.said(err)
 	}
 	for _, svc := range svcs {
 		sp, err := s.spec(svc)
 		if err != nil {
-			return err
+			return s.said(err)
 		}
 		for _, p := range sp.ports {
 			fmt.Fprintln(e.stdout, p)

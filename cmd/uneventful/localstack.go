@@ -33,6 +33,12 @@ func (s *localStack) say(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, s.me+": "+format+"\n", a...)
 }
 
+// said says err and returns errSaid.
+func (s *localStack) said(err error) error {
+	s.say("%v", err)
+	return errSaid
+}
+
 var domainName = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
 
 // loadDomains reads config/domains (one name a line, # comments) as scripts/domains.sh

@@ -28,23 +28,23 @@ func localUp(e *env, fs *flag.FlagSet, args []string) error {
 	defer cancel()
 	for _, dir := range []string{"run", "logs", "redis", "nats"} {
 		if err := os.MkdirAll(filepath.Join(s.dataDir(), dir), 0o755); err != nil {
-			return err
+			return s.said(err)
 		}
 	}
 	if os.Geteuid() != 0 && s.httpPort < 1024 {
 		s.say("warning: port %d usually needs root; if the router cannot bind it, run with HTTP_PORT=8080", s.httpPort)
 	}
 	if err := s.loadDomains(); err != nil {
-		return err
+		return s.said(err)
 	}
 	svcs, err := pick(s.services(), named)
 	if err != nil {
-		return err
+		return s.said(err)
 	}
 	for _, svc := range svcs {
 		started, err := s.up(ctx, svc, readyTimeout)
 		if err != nil {
-			return err
+			return err // said by up
 		}
 		if started {
 			fmt.Fprintln(e.stdout, svc)
@@ -57,7 +57,7 @@ func localUp(e *env, fs *flag.FlagSet, args []string) error {
 func (s *localStack) up(ctx context.Context, svc string, readyTimeout time.Duration) (started bool, err error) {
 	sp, err := s.spec(svc)
 	if err != nil {
-		return false, err
+		return false, s.said(err)
 	}
 	if svc != "redis" {
 		if fi, err := os.Stat(sp.path); err != nil || fi.Mode()&0o111 == 0 {
