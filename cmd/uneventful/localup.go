@@ -174,14 +174,17 @@ func localWatch(_ *env, fs *flag.FlagSet, args []string) error {
 	defer tick.Stop()
 	for range tick.C {
 		for _, svc := range svcs {
+			_, err := supervise.Find(s.pidFile(svc), program(svc))
+			if err == nil {
+				continue
+			}
+			// A stop removes the pid file before it signals: a file still there names a crash.
 			if _, err := os.Stat(s.pidFile(svc)); errors.Is(err, os.ErrNotExist) {
 				s.say("the stack was stopped (./run.sh down)")
 				return nil
 			}
-			if _, err := supervise.Find(s.pidFile(svc), program(svc)); err != nil {
-				s.say("%s exited unexpectedly (log: %s); stopping the stack", svc, s.rel(s.logFile(svc)))
-				return errSaid
-			}
+			s.say("%s exited unexpectedly (log: %s); stopping the stack", svc, s.rel(s.logFile(svc)))
+			return errSaid
 		}
 	}
 	return nil

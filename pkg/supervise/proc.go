@@ -158,15 +158,19 @@ func (p *Proc) wait(d time.Duration) bool {
 const killWait = 30 * time.Second
 
 // Stop sends SIGTERM, waits up to grace for the process to exit, sends SIGKILL if it has
-// not, and waits until it is gone; then it removes the pid file. killed says SIGKILL was
-// needed. A process already gone is only cleaned up after.
+// not, and waits until it is gone. killed says SIGKILL was needed. The pid file is
+// removed first, so that whoever watches it sees a stop that was asked for, not a crash;
+// it is written back if the process outlives SIGKILL. A process already gone is only
+// cleaned up after.
 func (p *Proc) Stop(grace time.Duration) (killed bool, err error) {
+	p.removePIDFile()
 	p.signal(syscall.SIGTERM)
 	if !p.wait(grace) {
 		killed = true
-		err = p.Kill()
+		if err = p.Kill(); err != nil && p.PIDFile != "" {
+			os.WriteFile(p.PIDFile, []byte(strconv.Itoa(p.PID)+"\n"), 0o644) //nolint:errcheck // err says more
+		}
 	}
-	p.removePIDFile()
 	return killed, err
 }
 
