@@ -78,11 +78,16 @@ func localFlags(fs *flag.FlagSet, args []string, extra func(*flag.FlagSet)) (*lo
 	return s, rest, nil
 }
 
-// pick returns the services named (each must be one of all), or all of them.
-func pick(all, named []string) ([]string, error) {
+// chosen reads config/domains and returns its services, or the named ones (each must be
+// one of them); it says what is wrong.
+func (s *localStack) chosen(named []string) ([]string, error) {
+	if err := s.loadDomains(); err != nil {
+		return nil, s.said(err)
+	}
+	all := s.services()
 	for _, n := range named {
 		if !slices.Contains(all, n) {
-			return nil, fmt.Errorf("unknown service %s (config/domains' stack: %s)", n, strings.Join(all, " "))
+			return nil, s.said(fmt.Errorf("unknown service %s (config/domains' stack: %s)", n, strings.Join(all, " ")))
 		}
 	}
 	if len(named) > 0 {
@@ -96,10 +101,11 @@ func localServices(e *env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.loadDomains(); err != nil {
-		return s.said(err)
+	svcs, err := s.chosen(nil)
+	if err != nil {
+		return err
 	}
-	for _, svc := range s.services() {
+	for _, svc := range svcs {
 		fmt.Fprintln(e.stdout, svc)
 	}
 	return nil
@@ -110,12 +116,9 @@ func localPorts(e *env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.loadDomains(); err != nil {
-		return s.said(err)
-	}
-	svcs, err := pick(s.services(), named)
+	svcs, err := s.chosen(named)
 	if err != nil {
-		return s.said(err)
+		return err
 	}
 	for _, svc := range svcs {
 		sp, err := s.spec(svc)

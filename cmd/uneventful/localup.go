@@ -34,12 +34,9 @@ func localUp(e *env, fs *flag.FlagSet, args []string) error {
 	if os.Geteuid() != 0 && s.httpPort < 1024 {
 		s.say("warning: port %d usually needs root; if the router cannot bind it, run with HTTP_PORT=8080", s.httpPort)
 	}
-	if err := s.loadDomains(); err != nil {
-		return s.said(err)
-	}
-	svcs, err := pick(s.services(), named)
+	svcs, err := s.chosen(named)
 	if err != nil {
-		return s.said(err)
+		return err
 	}
 	for _, svc := range svcs {
 		started, err := s.up(ctx, svc, readyTimeout)
