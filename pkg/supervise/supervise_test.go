@@ -206,10 +206,12 @@ func TestStopsAProcessFoundFromItsPIDFile(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "sleep.pid")
 	sh := start(t, Spec{Path: "/bin/sh", Args: []string{"-c", `sleep 600 & echo $! >"$0"`, pidFile}})
 	<-sh.Done()
-	p, err := Find(pidFile, "sleep")
-	if err != nil {
-		t.Fatalf("Find: %v", err)
-	}
+	// sh's background child may not have executed sleep yet (it is still sh until then).
+	var p *Proc
+	eventually(t, "Find of the background sleep", func() (err error) {
+		p, err = Find(pidFile, "sleep")
+		return err
+	})
 	if p.Done() != nil {
 		t.Fatal("a found process has a Done channel")
 	}
