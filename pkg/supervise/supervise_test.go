@@ -206,6 +206,11 @@ func TestStopsAProcessFoundFromItsPIDFile(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "sleep.pid")
 	sh := start(t, Spec{Path: "/bin/sh", Args: []string{"-c", `sleep 600 & echo $! >"$0"`, pidFile}})
 	<-sh.Done()
+	t.Cleanup(func() { // should the test fail before stopping it
+		if p, err := Find(pidFile, "sleep"); err == nil {
+			p.Kill() //nolint:errcheck
+		}
+	})
 	// sh's background child may not have executed sleep yet (it is still sh until then).
 	var p *Proc
 	eventually(t, "Find of the background sleep", func() (err error) {
