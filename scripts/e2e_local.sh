@@ -67,11 +67,8 @@ BASE_URL=http://localhost:$HTTP_PORT
 source scripts/stack.sh
 STACK_ME=e2e
 local_load_services || fail "config/domains: cannot read the stack's domains"
-STACK_PORTS=()
-for svc in "${STACK_SERVICES[@]}"; do
-	svc_spec "$svc"
-	STACK_PORTS+=("${SVC_PORTS[@]}")
-done
+ports=$(local_ports) || fail "config/domains: cannot derive the stack's ports"
+mapfile -t STACK_PORTS <<<"$ports"
 log "services from config/domains: ${STACK_SERVICES[*]}"
 
 for tool in curl jq sqlite3 redis-cli python3; do

@@ -117,7 +117,8 @@ stack_build() {
 	stack_need_go
 	mkdir -p "$BIN_DIR"
 	say "building services and the uneventful command into ${BIN_DIR#"$STACK_ROOT"/}/"
-	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/... ./cmd/uneventful)
+	(cd "$STACK_ROOT" && CGO_ENABLED=0 go build -trimpath -o "$BIN_DIR/" ./services/... ./cmd/uneventful) || return 1
+	LOCAL_CLI_BUILT=1 # scripts/local.sh needs no build of its own
 }
 
 # stack_remember records STACK_MODE as the mode the stack is started in, for
@@ -138,18 +139,16 @@ stack_forget() {
 # started in (recorded by stack_remember), else the one whose processes or
 # containers exist (local pid files, the compose project of .env), else local.
 stack_running_mode() {
-	local mode svc
+	local mode
 	mode=$(cat "$STACK_MODE_FILE" 2>/dev/null) || true
 	if [[ $mode == local || $mode == compose ]]; then
 		printf '%s\n' "$mode"
 		return
 	fi
-	for svc in "${STACK_SERVICES[@]}"; do
-		if svc_pid "$svc" >/dev/null; then
-			echo local
-			return
-		fi
-	done
+	if local_cli status 2>/dev/null | grep -q '^[^ ]* running '; then
+		echo local
+		return
+	fi
 	if [[ -s $COMPOSE_ENV && -f $STACK_ROOT/docker-compose.yml ]] && docker_answers && compose_cmd >/dev/null &&
 		[[ -n $(compose ps -a -q 2>/dev/null) ]]; then
 		echo compose

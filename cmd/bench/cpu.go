@@ -19,10 +19,8 @@ type cpuTimes map[string]time.Duration
 // takeCPU reads the CPU time of every running process of s and of the harness.
 func takeCPU(s *stack) cpuTimes {
 	t := cpuTimes{"harness (load generator)": procCPU(os.Getpid())}
-	for name, cmd := range s.procs {
-		if cmd.Process != nil {
-			t[name] = procCPU(cmd.Process.Pid)
-		}
+	for name, p := range s.procs {
+		t[name] = procCPU(p.PID)
 	}
 	return t
 }

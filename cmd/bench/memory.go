@@ -18,6 +18,7 @@ import (
 	"github.com/segmentio/ksuid"
 
 	"uneventful.dev/uneventful/pkg/command"
+	"uneventful.dev/uneventful/pkg/supervise"
 	"uneventful.dev/uneventful/pkg/writer"
 )
 
@@ -63,16 +64,19 @@ func runMemory(counts []int, cache int) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("redis-server not found: apt-get install redis-server")
 	}
-	rcmd := exec.Command(redis, "--port", redisPort, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", s.data)
-	if err := rcmd.Start(); err != nil {
+	rp, err := supervise.Start(supervise.Spec{Path: redis, Args: s.redisArgs(redisPort), Log: filepath.Join(s.data, "redis.log")})
+	if err != nil {
 		return "", err
 	}
-	s.procs["redis"] = rcmd
+	s.procs["redis"] = rp
+	if err := s.waitReady("redis", supervise.RedisPing("127.0.0.1:"+redisPort)); err != nil {
+		return "", err
+	}
 	if err := s.start("message_broker", s.bin+"/message_broker", "NATS_PORT="+natsPort, "NATS_HTTP_PORT="+natsHTTP,
 		"NATS_STORE_DIR="+filepath.Join(s.data, "nats")); err != nil {
 		return "", err
 	}
-	if err := waitReady("http://127.0.0.1:"+natsHTTP+"/healthz", 30*time.Second); err != nil {
+	if err := s.waitReady("message_broker", supervise.HTTP("http://127.0.0.1:"+natsHTTP+"/healthz")); err != nil {
 		return "", err
 	}
 	env := []string{"HTTP_ADDR=127.0.0.1:" + writerHTTP}
@@ -82,10 +86,10 @@ func runMemory(counts []int, cache int) (string, error) {
 	if err := s.start("wallet_writer", s.bin+"/wallet_writer", env...); err != nil {
 		return "", err
 	}
-	if err := waitReady("http://127.0.0.1:"+writerHTTP+"/readyz", 30*time.Second); err != nil {
+	if err := s.waitReady("wallet_writer", supervise.HTTP("http://127.0.0.1:"+writerHTTP+"/readyz")); err != nil {
 		return "", err
 	}
-	pid := s.procs["wallet_writer"].Process.Pid
+	pid := s.procs["wallet_writer"].PID
 	nc, err := nats.Connect("nats://127.0.0.1:" + natsPort)
 	if err != nil {
 		return "", err

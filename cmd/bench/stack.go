@@ -8,15 +8,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"uneventful.dev/uneventful/pkg/supervise"
 )
 
 // stack is the wallet stack as separate local processes, as ./run.sh runs it, on ports
 // of its own so that it never collides with a running stack.
 type stack struct {
 	bin, data string
-	procs     map[string]*exec.Cmd
+	procs     map[string]*supervise.Proc
 	env       []string
 	httpURL   string
 	writerURL string
@@ -30,7 +31,7 @@ const (
 )
 
 func newStack(dir string) (*stack, error) {
-	s := &stack{bin: filepath.Join(dir, "bin"), data: filepath.Join(dir, "data"), procs: map[string]*exec.Cmd{},
+	s := &stack{bin: filepath.Join(dir, "bin"), data: filepath.Join(dir, "data"), procs: map[string]*supervise.Proc{},
 		httpURL: "http://127.0.0.1:" + benchHTTPPort, writerURL: "http://127.0.0.1:18082"}
 	build := exec.Command("go", "build", "-o", s.bin+"/", "./services/...")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -43,21 +44,33 @@ func newStack(dir string) (*stack, error) {
 	return s, nil
 }
 
+// start starts name's program (redis: redis-server on the benchmark's Redis port) with the
+// stack's environment and env, its output in data/<name>.log; it does not wait.
 func (s *stack) start(name string, path string, env ...string) error {
-	cmd := exec.Command(path)
+	var args []string
 	if name == "redis" {
-		cmd = exec.Command(path, "--port", benchRedisPort, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", s.data)
+		args = s.redisArgs(benchRedisPort)
 	}
-	cmd.Env = append(append([]string{}, s.env...), env...)
-	logf, err := os.Create(filepath.Join(s.data, name+".log"))
+	p, err := supervise.Start(supervise.Spec{Path: path, Args: args, Env: append(append([]string{}, s.env...), env...),
+		Log: filepath.Join(s.data, name+".log")})
 	if err != nil {
 		return err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", name, err)
+	s.procs[name] = p
+	return nil
+}
+
+func (s *stack) redisArgs(port string) []string {
+	return []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", s.data}
+}
+
+// waitReady waits until name passes check, failing at once if it exits.
+func (s *stack) waitReady(name string, check supervise.Check) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.procs[name].WaitReady(ctx, check); err != nil {
+		return fmt.Errorf("%s: %w (see %s/%s.log)", name, err, s.data, name)
 	}
-	s.procs[name] = cmd
 	return nil
 }
 
@@ -69,23 +82,22 @@ func (s *stack) up() error {
 	if err != nil {
 		return fmt.Errorf("redis-server not found: apt-get install redis-server")
 	}
-	steps := []struct{ name, path, ready string }{
-		{"redis", redis, ""},
-		{"message_broker", s.bin + "/message_broker", "http://127.0.0.1:18222/healthz"},
-		{"wallet_writer", s.bin + "/wallet_writer", s.writerURL + "/readyz"},
-		{"history_writer", s.bin + "/history_writer", "http://127.0.0.1:18081/readyz"},
-		{"wallet_server", s.bin + "/wallet_server", s.httpURL + "/readyz"},
+	steps := []struct {
+		name, path string
+		ready      supervise.Check
+	}{
+		{"redis", redis, supervise.RedisPing("127.0.0.1:" + benchRedisPort)},
+		{"message_broker", s.bin + "/message_broker", supervise.HTTP("http://127.0.0.1:18222/healthz")},
+		{"wallet_writer", s.bin + "/wallet_writer", supervise.HTTP(s.writerURL + "/readyz")},
+		{"history_writer", s.bin + "/history_writer", supervise.HTTP("http://127.0.0.1:18081/readyz")},
+		{"wallet_server", s.bin + "/wallet_server", supervise.HTTP(s.httpURL + "/readyz")},
 	}
 	for _, st := range steps {
 		if err := s.start(st.name, st.path, s.envOf(st.name)...); err != nil {
 			return err
 		}
-		if st.ready != "" {
-			if err := waitReady(st.ready, 30*time.Second); err != nil {
-				return fmt.Errorf("%s: %w (see %s/%s.log)", st.name, err, s.data, st.name)
-			}
-		} else {
-			time.Sleep(300 * time.Millisecond)
+		if err := s.waitReady(st.name, st.ready); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -115,46 +127,17 @@ func (s *stack) ownEnv(name string) []string {
 	return nil
 }
 
-// stop sends SIGTERM to one process and waits for it.
+// stop sends SIGTERM to one process and waits for it (SIGKILL after 20s).
 func (s *stack) stop(name string) {
-	cmd := s.procs[name]
-	if cmd == nil {
-		return
+	if p := s.procs[name]; p != nil {
+		p.Stop(20 * time.Second) //nolint:errcheck // a process stuck after SIGKILL: nothing more to do
+		delete(s.procs, name)
 	}
-	cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }() //nolint:errcheck
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill() //nolint:errcheck
-		<-done
-	}
-	delete(s.procs, name)
 }
 
 func (s *stack) down() {
 	for _, n := range []string{"wallet_server", "history_writer", "wallet_writer", "message_broker", "redis"} {
 		s.stop(n)
-	}
-}
-
-func waitReady(url string, d time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s", url, d)
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
 }
 

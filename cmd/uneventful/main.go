@@ -16,6 +16,7 @@
 //	uneventful events watch wallet.<id>       one entity's events, live (also: wallet., queue., none: all)
 //	uneventful call wallet.credit <id> '{"amount": 5}'   a command through the bus (call.go: exit statuses)
 //	uneventful notify <session> <ns> <type> [payload]   a notification to a session (also: many, listen)
+//	uneventful local up|down|status [svc...]   the stack as local processes (local.go; ./run.sh runs it)
 //
 // Every command but ksuid, events watch and notify (-url, default http://localhost:$HTTP_PORT)
 // takes -nats (default $NATS_URL, else nats://127.0.0.1:4222).
@@ -53,6 +54,8 @@ const usage = `usage: uneventful <command> [flags] [args]
         prints the reply, or the failure as {"error": ...}; exit status 0 reply,
         1 error (unavailable, timeout, internal), 2 usage, 3 failure (refused),
         4 not found (nobody serves the target, unknown entity or command)
+  local up | down [-report] | status [<svc>...] | services | ports [<svc>...] | watch <svc>...
+        the stack as local processes (what ./run.sh runs; -root DIR, default .)
 
 Flags of every command: -nats URL (default $NATS_URL or nats://127.0.0.1:4222),
 -wait D (how long listings collect the domains' answers, default 300ms).
@@ -86,11 +89,19 @@ var commands = map[string]command{
 	"events watch":         eventsWatch,
 	"call":                 callCmd,
 	"notify":               notifyCmd,
+	"local up":             localUp,
+	"local down":           localDown,
+	"local status":         localStatus,
+	"local services":       localServices,
+	"local ports":          localPorts,
+	"local watch":          localWatch,
 }
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "uneventful:", err)
+		if !errors.Is(err, errSaid) { // local.go: a failure already explained
+			fmt.Fprintln(os.Stderr, "uneventful:", err)
+		}
 		os.Exit(exitCode(err)) // call.go: 1 error, 2 usage; call: 3 failure, 4 not found
 	}
 }

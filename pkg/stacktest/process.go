@@ -2,14 +2,16 @@ package stacktest
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"uneventful.dev/uneventful/pkg/supervise"
 )
 
 // Build builds main packages (import paths, e.g.
@@ -32,6 +34,7 @@ func Build(t testing.TB, pkgs ...string) map[string]string {
 
 // Process is a service running as an OS process on a fixed HTTP address, so it can be
 // killed (SIGKILL) and started again at the same URL. Its stderr (the JSON log) is kept.
+// It runs on pkg/supervise, in the test's process group.
 type Process struct {
 	Name string
 	Bin  string
@@ -42,8 +45,7 @@ type Process struct {
 	t    testing.TB
 	addr string
 	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *supervise.Proc
 	logs bytes.Buffer
 }
 
@@ -58,11 +60,19 @@ func (s *Stack) Process(name, bin string, env ...string) *Process {
 	return p
 }
 
-// Start starts the process and waits until its /readyz answers 200.
+// Start starts the process and waits until its /readyz answers 200; it fails the test
+// at once if the process exits first.
 func (p *Process) Start() {
 	p.t.Helper()
 	p.StartNoWait()
-	WaitReady(p.t, p.URL)
+	p.mu.Lock()
+	proc := p.proc
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := proc.WaitReady(ctx, supervise.HTTP(p.URL+"/readyz")); err != nil {
+		p.t.Fatalf("%s: %v\n%s", p.Name, err, p.Logs())
+	}
 }
 
 // StartNoWait starts the process and returns at once.
@@ -70,51 +80,54 @@ func (p *Process) StartNoWait() {
 	p.t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	cmd := exec.Command(p.Bin, p.Args...)
-	cmd.Env = append(os.Environ(), p.Env...)
-	cmd.Stderr = lockedWriter{&p.mu, &p.logs}
-	if err := cmd.Start(); err != nil {
+	proc, err := supervise.Start(supervise.Spec{Path: p.Bin, Args: p.Args, Env: append(os.Environ(), p.Env...),
+		Stderr: lockedWriter{&p.mu, &p.logs}})
+	if err != nil {
 		p.t.Fatalf("start %s: %v", p.Name, err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }() //nolint:errcheck // killed on purpose
-	p.cmd, p.done = cmd, done
+	p.proc = proc
 }
 
 // Kill sends SIGKILL and waits for the process to be gone. A no-op if it is not running.
-func (p *Process) Kill() { p.signal(syscall.SIGKILL) }
+func (p *Process) Kill() { p.stop(0) }
 
-// Stop sends SIGTERM (a graceful stop) and waits for the process to exit.
-func (p *Process) Stop() { p.signal(syscall.SIGTERM) }
+// Stop sends SIGTERM (a graceful stop) and waits for the process to exit; it fails the
+// test if that takes over 30s (then the process is killed).
+func (p *Process) Stop() { p.stop(30 * time.Second) }
 
-func (p *Process) signal(sig syscall.Signal) {
+func (p *Process) stop(grace time.Duration) {
 	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
+	proc := p.proc
+	p.proc = nil
 	p.mu.Unlock()
-	if cmd == nil {
+	if proc == nil {
 		return
 	}
-	cmd.Process.Signal(sig) //nolint:errcheck // it may have exited already
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill() //nolint:errcheck
-		<-done
-		p.t.Errorf("%s did not exit within 30s of %v", p.Name, sig)
+	var killed bool
+	var err error
+	if grace == 0 {
+		err = proc.Kill()
+	} else {
+		killed, err = proc.Stop(grace)
+	}
+	if err != nil {
+		p.t.Errorf("%s: %v", p.Name, err)
+	}
+	if killed {
+		p.t.Errorf("%s did not exit within %s of SIGTERM", p.Name, grace)
 	}
 }
 
 // Exited waits up to d for the process to exit by itself and reports whether it did.
 func (p *Process) Exited(d time.Duration) bool {
 	p.mu.Lock()
-	done := p.done
+	proc := p.proc
 	p.mu.Unlock()
-	if done == nil {
+	if proc == nil {
 		return true
 	}
 	select {
-	case <-done:
+	case <-proc.Done():
 		return true
 	case <-time.After(d):
 		return false
