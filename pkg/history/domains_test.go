@@ -30,7 +30,7 @@ func TestConsumeSeveralJetStreamDomains(t *testing.T) {
 	defer cancel()
 	a, leaf := natsDomain(t, "A", "")
 	b, _ := natsDomain(t, "B", leaf)
-	ncA, ncB := connectTo(t, a.ClientURL()), connectTo(t, b.ClientURL())
+	ncA, ncB := stacktest.Connect(t, a), stacktest.Connect(t, b)
 	jsA, jsB := ensureEvents(t, ncA), ensureEvents(t, ncB)
 	// The leafnode is up once A's connection reaches B's JetStream API.
 	viaA, err := jetstream.NewWithDomain(ncA, "B")
@@ -103,16 +103,6 @@ func natsDomain(t *testing.T, name, leaf string) (*server.Server, string) {
 	}
 	t.Cleanup(func() { natsembed.Stop(s) })
 	return s, fmt.Sprintf("nats-leaf://127.0.0.1:%d", opts.LeafNode.Port)
-}
-
-func connectTo(t *testing.T, url string) *nats.Conn {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
 }
 
 // ensureEvents makes the EVENTS stream of nc's server's domain.

@@ -26,6 +26,7 @@ type Model struct {
 	cutoff   time.Time
 	items    map[string]*item // by correlation id: in flight, and completed within the window
 	msgs     map[string]*msg  // queue messages still in a queue, by message id
+	grants   map[string]*item // locks' grants still held, by grantKey
 	done     []doneEntry      // completed items in completion order; from head on
 	head     int
 	stale    int    // entries of done whose item was reopened or dropped
@@ -40,7 +41,7 @@ const maxNames = 1 << 16
 
 // NewModel returns an empty model whose cutoff is cutoff.
 func NewModel(cutoff time.Time) *Model {
-	return &Model{cutoff: cutoff, items: map[string]*item{}, msgs: map[string]*msg{},
+	return &Model{cutoff: cutoff, items: map[string]*item{}, msgs: map[string]*msg{}, grants: map[string]*item{},
 		domains: map[string]*DomainCounters{}, queues: map[string]*QueueCounters{}, names: map[string]string{}}
 }
 
@@ -66,14 +67,14 @@ func (m *Model) apply(e history.Entry) *item {
 	if e.ID == "" {
 		return nil
 	}
-	var it *item
 	if rest, ok := strings.CutPrefix(e.Stream, "queue."); ok {
-		it = m.applyQueue(e, m.name(rest))
-	} else {
-		domain, _, _ := strings.Cut(e.Stream, ".")
-		it = m.applyDomain(e, m.name(domain))
+		return m.applyQueue(e, m.name(rest))
 	}
-	return it
+	domain, _, _ := strings.Cut(e.Stream, ".")
+	if domain == lockDomain {
+		return m.applyLock(e, m.name(domain))
+	}
+	return m.applyDomain(e, m.name(domain))
 }
 
 func (m *Model) newItem(key, kind string, e history.Entry) *item {
