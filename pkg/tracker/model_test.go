@@ -230,3 +230,27 @@ func TestModelLocks(t *testing.T) {
 		t.Errorf("erin's grant after its release: %s %s", it.Status, it.State)
 	}
 }
+
+// Across domains the history is in arrival order: casual's flow with domain A's events
+// stored before domain B's (B's copier late) still ends as one item parked in a1.error.
+func TestModelDomainsOutOfOrder(t *testing.T) {
+	f := newFlows(t0, time.Millisecond)
+	cas := f.casual()
+	var a, b []event.Envelope
+	for _, e := range f.events {
+		if e.Stream == "queue.A" {
+			a = append(a, e)
+		} else {
+			b = append(b, e)
+		}
+	}
+	m := tracker.NewModel(time.Time{})
+	apply(m, append(a, b...), 1)
+	it := item(t, m, cas)
+	if it.Status != tracker.Completed || it.State != tracker.StateParked || it.Domain != "A" || it.Where != "a1.error" || it.Events != 10 {
+		t.Errorf("%s %s in %s/%s, %d events; want completed parked in A/a1.error, 10 events (steps %v)", it.Status, it.State, it.Domain, it.Where, it.Events, wheres(it))
+	}
+	if c := m.Counters(); c.InFlight != 0 || c.Completed != 1 {
+		t.Errorf("counters: %d in flight, %d completed; want 0, 1", c.InFlight, c.Completed)
+	}
+}

@@ -10,11 +10,12 @@ import (
 	"uneventful.dev/uneventful/pkg/queue"
 )
 
-// msg is a queue message the model follows: the item it belongs to, the queue it is in.
+// msg is a queue message the model follows: the item it belongs to, the queue it is in
+// and that queue's domain.
 type msg struct {
-	it     *item
-	queue  string
-	parked bool
+	it            *item
+	domain, queue string
+	parked        bool
 }
 
 // applyQueue folds a queue event of domain.
@@ -85,8 +86,9 @@ func (m *Model) applyQueue(e history.Entry, domain string) *item {
 		case len(it.live) == 0:
 			m.place(it, domain, c.queue, state)
 			m.complete(it, e, state)
-		case it.parked == len(it.live) && it.done == 0:
-			m.place(it, domain, it.Where, StateParked)
+		case it.parked == len(it.live) && it.done == 0: // the rest are parked: it ends where one is
+			p := m.msgs[it.live[len(it.live)-1]]
+			m.place(it, p.domain, p.queue, StateParked)
 			m.complete(it, e, StateParked)
 		}
 		return it
@@ -162,7 +164,7 @@ func (m *Model) enqueued(e history.Entry, domain string, c queueChange) *item {
 	if m.msgs[c.msgID] == nil || m.msgs[c.msgID].it != it {
 		it.live = append(it.live, c.msgID)
 	}
-	m.msgs[c.msgID] = &msg{it: it, queue: c.queue}
+	m.msgs[c.msgID] = &msg{it: it, domain: domain, queue: c.queue}
 	it.addID(c.msgID)
 	m.step(it, e, domain, c.queue)
 	m.place(it, domain, c.queue, StateQueued)
@@ -190,7 +192,7 @@ func (m *Model) message(e history.Entry, domain string, c queueChange) *msg {
 	} else if it.done != 0 {
 		m.reopen(it)
 	}
-	mm := &msg{it: it, queue: c.queue}
+	mm := &msg{it: it, domain: domain, queue: c.queue}
 	m.msgs[c.id] = mm
 	it.live = append(it.live, c.id)
 	it.addID(c.id)
