@@ -3,7 +3,8 @@
 # processes (--local), on HTTP_PORT (default 18080), opens http://localhost:$HTTP_PORT/tracker/
 # in headless Chromium (Debian's chromium; installed with apt-get when missing) and runs
 # TestBrowser (pkg/tracker/browser_test.go): a payment that credits a wallet and one that
-# fails into payments.error each show in flight, then completed, without a reload. Stops
+# fails into payments.error each show in flight, then completed, without a reload; so does
+# a lock's grant (held, then released), and the domain filter shows the lock's only. Stops
 # the stack and deletes its data/ at the end, also when it fails. Run by ./test.sh.
 #
 #   bash scripts/e2e_tracker.sh                 the test

@@ -9,10 +9,10 @@
 # Local processes only. A compose mode would replace example_start and example_stop
 # (the domains' NATS URLs are all the rest needs).
 #
-# Beside the domains it runs a history writer on domain A's server and the tracker on
-# that history, and checks the tracker shows the message parked in a1.error under its
-# correlation id. (The history writer reads one JetStream domain: A's; B's part of the
-# flow, b1 and b2, is in B's JetStream and not in that history.)
+# Beside the domains it runs a history writer on domain A's server copying both domains'
+# events (HISTORY_JS_DOMAINS=A,B: B's JetStream through the leafnode) and the tracker on
+# that history, and checks the tracker shows the message's whole path, b1 (in B) to
+# a1.error (in A), as one item under its correlation id, parked in a1.error.
 #
 # ./run.sh example resource-lock: fox-wamp's resource-lock demo on the lock domain
 # (examples/resource-lock; README, "Locks"), on the running stack or one it starts.
@@ -58,19 +58,26 @@ example_start() {
 		-leaf-peer "nats-leaf://127.0.0.1:$A_LEAF" 2>"$EX_DIR/B.log" &
 	PIDS+=($!)
 	say "domain A: $A_URL (log ${EX_DIR#"$STACK_ROOT"/}/A.log), domain B: $B_URL"
-	env NATS_URL="$A_URL" HTTP_ADDR="127.0.0.1:$H_PORT" HISTORY_DB="$EX_DIR/history.db" \
+	env NATS_URL="$A_URL" HISTORY_JS_DOMAINS=A,B HTTP_ADDR="127.0.0.1:$H_PORT" HISTORY_DB="$EX_DIR/history.db" \
 		"$BIN_DIR/history_writer" 2>"$EX_DIR/history_writer.log" &
 	PIDS+=($!)
 	env HISTORY_URL="http://127.0.0.1:$H_PORT" HTTP_ADDR="127.0.0.1:$T_PORT" "$BIN_DIR/tracker" 2>"$EX_DIR/tracker.log" &
 	PIDS+=($!)
-	say "history of domain A: http://127.0.0.1:$H_PORT/history; tracker: $T_URL/tracker/ (while the example runs)"
+	say "history of domains A and B: http://127.0.0.1:$H_PORT/history; tracker: $T_URL/tracker/ (while the example runs)"
 }
 
-# tracker_parked: the tracker shows the example's message completed, parked in a1.error.
+# tracker_parked: the tracker shows the example's message completed, parked in a1.error,
+# one item from its enqueue into b1 (in B) through b2 and a1 to a1.error (in A).
 tracker_parked() {
 	curl -fsS "$T_URL/tracker/api/items?state=completed&q=casual-example" |
-		jq -e '.items[0] | .correlation_id == "casual-example" and .state == "parked" and .where == "a1.error"'
+		jq -e '.total == 1 and (.items[0] | .correlation_id == "casual-example" and .state == "parked" and .domain == "A"
+			and .where == "a1.error" and ([.steps[] | .domain + "/" + .where + " " + .event] |
+			.[0] == "B/b1 enqueued" and .[-1] == "A/a1.error moved_to_error"
+			and index("B/b2 enqueued") != null and index("A/a1 enqueued") != null))'
 }
+
+# copying DOMAIN: the history writer copies DOMAIN's events (its consumer there is made).
+copying() { grep -q "\"msg\":\"history: copying the events stream\".*\"js_domain\":\"$1\"" "$EX_DIR/history_writer.log"; }
 
 example_stop() {
 	local pid
@@ -117,6 +124,12 @@ multiple_domain() {
 	example_start
 	wait_for 20 sees_both "$A_URL" || die "the domains do not see each other's queues (logs in ${EX_DIR#"$STACK_ROOT"/})"
 	wait_for 20 sees_both "$B_URL" || die "B does not see A's queues"
+	# The history is in arrival order: B's events are stored in their place only once the
+	# history writer copies B's stream.
+	local d
+	for d in A B; do
+		wait_for 20 copying "$d" || die "the history writer does not copy domain $d's events (log ${EX_DIR#"$STACK_ROOT"/}/history_writer.log)"
+	done
 	printf '\n$ uneventful domain connections\n'
 	uneventful domain connections --nats "$A_URL"
 	listings
@@ -132,9 +145,9 @@ multiple_domain() {
 	uneventful queue messages a1.error --nats "$A_URL"
 	echo
 	uneventful example check multiple-domain -correlation-id casual-example --nats "$A_URL"
-	wait_for 20 tracker_parked || die "the tracker ($T_URL/tracker/) does not show casual-example parked in a1.error (logs in ${EX_DIR#"$STACK_ROOT"/})"
+	wait_for 20 tracker_parked || die "the tracker ($T_URL/tracker/) does not show casual-example's path b1 -> a1.error (logs in ${EX_DIR#"$STACK_ROOT"/})"
 	printf '\n$ curl -s %s\n' "'$T_URL/tracker/api/items?state=completed&q=casual-example'"
-	curl -fsS "$T_URL/tracker/api/items?state=completed&q=casual-example" | jq -c '.items[] | {correlation_id, domain, where, state, retries, steps: [.steps[] | .where + " " + .event]}'
+	curl -fsS "$T_URL/tracker/api/items?state=completed&q=casual-example" | jq -c '.items[] | {correlation_id, domain, where, state, retries, steps: [.steps[] | .domain + "/" + .where + " " + .event]}'
 }
 
 # resource_lock: fox-wamp's resource-lock demo (examples/resource-lock) against the

@@ -172,6 +172,51 @@ func scanInt(s string, i int) (int64, int, bool) {
 	return int64(v), j, true
 }
 
+// EachField calls f with each key of the JSON object b (unquoted, escapes left as they
+// are) and its value as written (a string with its quotes), reading as the scan does:
+// without reflection or allocation, checking only the object's punctuation. It returns
+// false if b is not an object it can read (then f may have been called for its first
+// keys). For readers of an event's data that want a few fields of it.
+func EachField(b []byte, f func(key, value []byte)) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	if i = skipSpace(b, i+1); i < len(b) && b[i] == '}' {
+		return true
+	}
+	for i < len(b) {
+		if b[i] != '"' {
+			return false
+		}
+		end := skipString(b, i)
+		if end < 0 {
+			return false
+		}
+		key := b[i+1 : end-1]
+		if i = skipSpace(b, end); i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipSpace(b, i+1)
+		if end = skipValue(b, i); end <= i {
+			return false
+		}
+		f(key, b[i:end])
+		if i = skipSpace(b, end); i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case '}':
+			return true
+		case ',':
+			i = skipSpace(b, i+1)
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
 		i++

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -30,26 +32,62 @@ const commitEvery = 20 * time.Millisecond
 // retryDelay is the pause before the consumer is made again after a failure.
 const retryDelay = 250 * time.Millisecond
 
-// Consume copies the EVENTS stream into store until ctx is done, in batches of up to
-// maxBatch events per transaction, acknowledging a batch only once it is committed.
-func Consume(ctx context.Context, nc *nats.Conn, store *Store, log *slog.Logger) error {
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
+// Consume copies the EVENTS stream of each JetStream domain in domains into store until
+// ctx is done, in batches of up to maxBatch events per transaction, acknowledging a
+// batch only once it is committed. No domain: the stream of the domain nc's server is
+// in. A domain nc's server is not in is reached through the leafnodes (its server's
+// JetStream API, $JS.<domain>.API). Each stream has its own durable consumer and cursor,
+// so a restart resumes each where it stopped; within a stream the history keeps the
+// stream's order, across streams the order in which their batches were stored.
+func Consume(ctx context.Context, nc *nats.Conn, store *Store, log *slog.Logger, domains ...string) error {
+	if len(domains) == 0 {
+		domains = []string{""}
 	}
-	c := &copier{js: js, nc: nc, store: store, log: log}
+	copiers := make([]*copier, len(domains))
+	for i, d := range domains {
+		if slices.Contains(domains[:i], d) {
+			return fmt.Errorf("history: JetStream domain %q named twice", d)
+		}
+		js, err := jetStream(nc, d)
+		if err != nil {
+			return err
+		}
+		l := log
+		if d != "" {
+			l = log.With("js_domain", d)
+		}
+		copiers[i] = &copier{js: js, nc: nc, store: store, log: l}
+	}
+	var wg sync.WaitGroup
+	for _, c := range copiers {
+		wg.Go(func() { c.loop(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// jetStream is the JetStream API of domain ("": that of nc's server).
+func jetStream(nc *nats.Conn, domain string) (jetstream.JetStream, error) {
+	if domain == "" {
+		return jetstream.New(nc)
+	}
+	return jetstream.NewWithDomain(nc, domain)
+}
+
+// loop copies until ctx is done, making the consumer again after each failure.
+func (c *copier) loop(ctx context.Context) {
 	for {
 		err := c.run(ctx)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
-		log.Warn("history consumer stopped; resuming after the last event stored", "next_seq", c.next, "err", err)
+		c.log.Warn("history consumer stopped; resuming after the last event stored", "next_seq", c.next, "err", err)
 		if errors.Is(err, errGap) || errors.Is(err, errReconnected) {
 			continue // nothing is wrong with NATS: resume at once
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-time.After(retryDelay):
 		}
 	}
@@ -105,87 +143,6 @@ func (c *copier) run(ctx context.Context) error {
 	}
 }
 
-// fetcher takes batches from a consumer. Under load it fetches every commitEvery what
-// the stream holds by then, which JetStream sends at once; with nothing to fetch it
-// waits for the next message. A pull kept waiting all the time would have each message
-// sent, and woken for, alone.
-type fetcher struct {
-	cons        jetstream.Consumer
-	reconnected <-chan nats.Status
-	batch       []jetstream.Msg
-	last        time.Time // when the last batch was taken
-}
-
-// next returns the next batch, after the pause that keeps batches commitEvery apart
-// unless the last one was full.
-func (f *fetcher) next(ctx context.Context) ([]jetstream.Msg, error) {
-	if len(f.batch) < maxBatch && !f.pause(ctx) {
-		return nil, ctx.Err()
-	}
-	batch, err := f.fetchNoWait(ctx, f.batch[:0])
-	if len(batch) == 0 && err == nil {
-		wait, ferr := f.cons.Fetch(1, jetstream.FetchMaxWait(30*time.Second)) // heartbeats every 5 s
-		if ferr != nil {
-			return nil, ferr
-		}
-		if batch, err = f.take(ctx, wait, batch); len(batch) > 0 && err == nil && f.pause(ctx) {
-			batch, err = f.fetchNoWait(ctx, batch) // those that came with it
-		}
-	}
-	if err != nil {
-		return nil, err // the batch may lack messages: fetch it again
-	}
-	f.batch, f.last = batch, time.Now()
-	return batch, nil
-}
-
-// pause waits until commitEvery after the last batch; false if ctx ended it.
-func (f *fetcher) pause(ctx context.Context) bool {
-	wait := commitEvery - time.Since(f.last)
-	if wait <= 0 {
-		return true
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// fetchNoWait appends to batch what the stream holds now, up to maxBatch in all.
-func (f *fetcher) fetchNoWait(ctx context.Context, batch []jetstream.Msg) ([]jetstream.Msg, error) {
-	if len(batch) >= maxBatch {
-		return batch, nil
-	}
-	b, err := f.cons.FetchNoWait(maxBatch - len(batch))
-	if err != nil {
-		return batch, err
-	}
-	return f.take(ctx, b, batch)
-}
-
-// take appends the messages of b to batch; a reconnection to NATS ends it (an answer
-// to the pull may be lost).
-func (f *fetcher) take(ctx context.Context, b jetstream.MessageBatch, batch []jetstream.Msg) ([]jetstream.Msg, error) {
-	msgs := b.Messages()
-	for {
-		select {
-		case m, ok := <-msgs:
-			if !ok {
-				return batch, b.Error()
-			}
-			batch = append(batch, m)
-		case <-f.reconnected:
-			return batch, errReconnected
-		case <-ctx.Done():
-			return batch, ctx.Err()
-		}
-	}
-}
-
 // resume deletes and creates the durable consumer so that it delivers from c.next or,
 // at start-up, from after its acknowledgement floor. A history writer that died
 // (SIGKILL) between a fetch and its acknowledgement leaves messages pending on the
@@ -220,7 +177,7 @@ func (c *copier) resume(ctx context.Context) (jetstream.Consumer, error) {
 	if err := str.DeleteConsumer(ctx, ConsumerName); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, err
 	}
-	return str.CreateConsumer(ctx, jetstream.ConsumerConfig{
+	cons, err := str.CreateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       ConsumerName,
 		AckPolicy:     jetstream.AckAllPolicy,
 		AckWait:       30 * time.Second,
@@ -228,6 +185,10 @@ func (c *copier) resume(ctx context.Context) (jetstream.Consumer, error) {
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:   c.next,
 	})
+	if err == nil {
+		c.log.Info("history: copying the events stream", "next_seq", c.next)
+	}
+	return cons, err
 }
 
 // copyBatch stores the messages of batch that follow c.next, in one transaction, then

@@ -214,7 +214,13 @@ func natsAt(t *testing.T, port int, dir string) *server.Server {
 // publishEvs publishes e<from>..e<to> to the events stream, as the outbox does.
 func publishEvs(t *testing.T, js jetstream.JetStream, from, to int) {
 	t.Helper()
-	for _, e := range evs(from, to) {
+	publish(t, js, evs(from, to))
+}
+
+// publish publishes es to the events stream, as the outbox does.
+func publish(t *testing.T, js jetstream.JetStream, es []event.Envelope) {
+	t.Helper()
+	for _, e := range es {
 		b, _ := json.Marshal(e)
 		if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: event.Subject(e.Stream), Data: b, Header: nats.Header{nats.MsgIdHdr: []string{e.ID}}}); err != nil {
 			t.Fatal(err)
@@ -222,11 +228,13 @@ func publishEvs(t *testing.T, js jetstream.JetStream, from, to int) {
 	}
 }
 
-// consume runs Consume until the returned stop is called.
-func consume(t *testing.T, nc *nats.Conn, store *history.Store) (stop func()) {
+// consume runs Consume of domains until the returned stop is called.
+func consume(t *testing.T, nc *nats.Conn, store *history.Store, domains ...string) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- history.Consume(ctx, nc, store, slog.New(slog.NewTextHandler(testLog{t}, nil))) }()
+	go func() {
+		done <- history.Consume(ctx, nc, store, slog.New(slog.NewTextHandler(testLog{t}, nil)), domains...)
+	}()
 	return func() {
 		cancel()
 		if err := <-done; err != nil {

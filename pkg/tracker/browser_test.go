@@ -21,7 +21,8 @@ import (
 // http://localhost:8080; NATS at NATS_URL) in headless Chromium, enqueues a payment that
 // credits a wallet and one that fails into payments.error (config/wallet.queues.yaml),
 // and waits until the page has shown each in flight and then completed where it should,
-// without a reload. scripts/e2e_tracker.sh starts the stack and runs it (./test.sh);
+// without a reload; then the same for a lock's grant, held then released, and the domain
+// filter. scripts/e2e_tracker.sh starts the stack and runs it (./test.sh);
 // with TRACKER_SCREENSHOT set it saves the page there as PNG.
 func TestBrowser(t *testing.T) {
 	base := os.Getenv("TRACKER_BROWSER_URL")
@@ -105,6 +106,25 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
+	// A lock's grant (POST /lock/{name}/acquire, then release): in flight while held,
+	// completed when released; the domain filter shows the lock's items only.
+	name := "tracker-e2e-" + event.NewID()
+	var grant struct{ Token int64 }
+	lockCommand(t, base, name, "acquire", `{"holder":"e2e","ttl":"1m"}`, &grant)
+	item := "lock." + name + "@1" // the grant of the lock's first event
+	waitFor(ctx, t, b, "the lock's grant held", shown(item, "inflight", "held", "lock."+name))
+	lockCommand(t, base, name, "release", fmt.Sprintf(`{"holder":"e2e","token":%d}`, grant.Token), nil)
+	waitFor(ctx, t, b, "the lock's grant released", shown(item, "completed", "released", "lock."+name))
+	waitFor(ctx, t, b, "the domain lock among the filter's choices", `[...document.getElementById("f-domain").options].some(o => o.value === "lock")`)
+	if err := b.eval(ctx, `(() => { const s = document.getElementById("f-domain"); s.value = "lock";
+		s.dispatchEvent(new Event("change")); return true })()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, b, "only the lock's items under the domain filter lock", fmt.Sprintf(`(() => {
+		const rows = [...document.querySelectorAll("tr[data-id]")];
+		return location.search === "?domain=lock" && rows.some(r => r.dataset.id === %q) && rows.every(r => r.dataset.domain === "lock");
+	})()`, item))
+
 	// A phone's width: nothing wider than the screen.
 	if err := b.call(ctx, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}, nil); err != nil {
 		t.Fatal(err)
@@ -136,6 +156,26 @@ func waitFor(ctx context.Context, t *testing.T, b *browser, what, cond string) {
 			b.eval(context.Background(), `document.getElementById("status").textContent`, &status) //nolint:errcheck
 			t.Fatalf("the page never showed %s; rows seen: %v; status: %v", what, seen, status)
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// lockCommand posts body to /lock/{name}/<command> and decodes the answer into out
+// (nil: not read); anything but 200 fails the test.
+func lockCommand(t *testing.T, base, name, command, body string, out any) {
+	t.Helper()
+	resp, err := http.Post(base+"/lock/"+name+"/"+command, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s %s: %d %s", command, name, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %s: %v", command, name, b, err)
 		}
 	}
 }

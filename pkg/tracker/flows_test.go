@@ -134,3 +134,83 @@ func (f *flows) mixed(n int) {
 		}
 	}
 }
+
+// lockEvent is a lock event's data as domains/lock writes it.
+type lockEvent struct {
+	Holder  string     `json:"holder"`
+	Token   int64      `json:"token,omitempty"`
+	TTL     string     `json:"ttl,omitempty"`
+	Expires *time.Time `json:"expires,omitempty"`
+	Wait    int64      `json:"wait,omitempty"`
+	Until   *time.Time `json:"until,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
+}
+
+// lockFlow writes the events of one lock, as domains/lock decides them.
+type lockFlow struct {
+	f      *flows
+	stream string
+	token  int64
+}
+
+func (f *flows) lock(name string) *lockFlow { return &lockFlow{f: f, stream: "lock." + name} }
+
+// grant grants the lock to holder, at once (wait 0) or to its wait; it returns the token.
+func (l *lockFlow) grant(holder string, wait int64) int64 {
+	l.token++
+	exp := l.f.t.Add(time.Minute)
+	l.f.add(l.stream, "acquired", l.f.id("k"), lockEvent{Holder: holder, Token: l.token, TTL: "1m0s", Expires: &exp, Wait: wait})
+	return l.token
+}
+
+// wait queues holder's acquire; it returns the wait (its event's version).
+func (l *lockFlow) wait(holder string) int64 {
+	until := l.f.t.Add(20 * time.Second)
+	l.f.add(l.stream, "waiting", l.f.id("k"), lockEvent{Holder: holder, TTL: "1m0s", Until: &until, Wait: l.f.version[l.stream] + 1})
+	return l.f.version[l.stream]
+}
+
+func (l *lockFlow) renew(holder string, token int64) {
+	exp := l.f.t.Add(time.Minute)
+	l.f.add(l.stream, "renewed", l.f.id("k"), lockEvent{Holder: holder, Token: token, TTL: "1m0s", Expires: &exp})
+}
+
+// end ends token's lease: "released" or "expired".
+func (l *lockFlow) end(typ, holder string, token int64) {
+	l.f.add(l.stream, typ, l.f.id("k"), lockEvent{Holder: holder, Token: token})
+}
+
+// endWait ends a wait never granted: reason "timeout" or "cancelled".
+func (l *lockFlow) endWait(holder string, wait int64, reason string) {
+	l.f.add(l.stream, "wait_ended", l.f.id("k"), lockEvent{Holder: holder, Wait: wait, Reason: reason})
+}
+
+// locks writes, on lock <name>: a grant renewed and released, while a waiter waits its
+// turn, is granted and its lease expires; a wait that times out and one cancelled; and,
+// still in flight, a grant held and a waiter waiting. It returns the item ids (the lock
+// items' ids: "<stream>@<version>") by what they are.
+func (f *flows) locks(name string) map[string]string {
+	l := f.lock(name)
+	id := func(version int64) string { return fmt.Sprintf("%s@%d", l.stream, version) }
+	ids := map[string]string{}
+	t := l.grant("alice", 0)
+	ids["released"] = id(f.version[l.stream])
+	w := l.wait("bob")
+	ids["expired"] = id(w)
+	l.renew("alice", t)
+	l.end("released", "alice", t)
+	t = l.grant("bob", w)
+	w = l.wait("carol")
+	ids["timed_out"] = id(w)
+	l.endWait("carol", w, "timeout")
+	w = l.wait("dave")
+	ids["cancelled"] = id(w)
+	l.endWait("dave", w, "cancelled")
+	l.end("expired", "bob", t)
+	t = l.grant("erin", 0)
+	ids["held"] = id(f.version[l.stream])
+	l.renew("erin", t)
+	w = l.wait("frank")
+	ids["waiting"] = id(w)
+	return ids
+}

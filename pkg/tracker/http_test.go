@@ -70,6 +70,7 @@ func TestAPIBadInput(t *testing.T) {
 	store, srv := historyServer(t)
 	f := newFlows(time.Now().UTC().Round(0), time.Millisecond)
 	f.mixed(3)
+	locks := f.locks("printer")
 	appendAll(t, store, f.events, 100)
 	base := startTracker(t, srv.URL)
 	waitReady(t, base)
@@ -123,6 +124,13 @@ func TestAPIBadInput(t *testing.T) {
 	}
 	if page.Items[0].Completed.Before(page.Items[1].Completed) || page.Items[0].AgeMS <= 0 {
 		t.Errorf("completed items not newest first, or without their duration: %+v", page.Items)
+	}
+	// A lock's grants: in flight while held or waiting, where the lock is, with holder and token.
+	code, _, body = get(t, base+"/tracker/api/items?state=in_flight&domain=lock&q=printer")
+	if code != 200 || json.Unmarshal([]byte(body), &page) != nil || page.Total != 2 ||
+		!strings.Contains(body, `{"correlation_id":"`+locks["held"]+`","kind":"lock","status":"in_flight","domain":"lock","where":"lock.printer","state":"held","retries":0,"holder":"erin","token":3,`) ||
+		!strings.Contains(body, `{"correlation_id":"`+locks["waiting"]+`","kind":"lock","status":"in_flight","domain":"lock","where":"lock.printer","state":"waiting","retries":0,"holder":"frank",`) {
+		t.Errorf("the lock's grants in flight: %d %s", code, body)
 	}
 	code, ctype, body := get(t, base+"/tracker/?state=completed&domain=A")
 	if code != 200 || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(body, `<table id="inflight"`) {

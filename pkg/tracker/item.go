@@ -21,12 +21,20 @@ const (
 	StateCommitted  = "committed"  // done: its last message committed, or its command accepted
 	StateRemoved    = "removed"    // its last message removed from its queue
 	StateRejected   = "rejected"   // its command was rejected (an event saying so)
+	// A lock's grant (KindLock).
+	StateWaiting   = "waiting"   // its acquire waits for the lock
+	StateHeld      = "held"      // granted: its holder holds the lock
+	StateReleased  = "released"  // done: its holder released the lock
+	StateExpired   = "expired"   // done: its lease ended unrenewed
+	StateTimedOut  = "timed_out" // done: its wait ended, never granted
+	StateCancelled = "cancelled" // done: its waiter hung up, never granted
 )
 
 // Kinds of item.
 const (
 	KindQueue   = "queue"   // begun by a queue message
 	KindCommand = "command" // begun by a command's events
+	KindLock    = "lock"    // a lock's grant, from its acquire (or wait) to its release
 )
 
 // maxSteps and maxIDs bound what an item keeps: its newest steps, its first ids.
@@ -46,13 +54,17 @@ type Step struct {
 
 // Item is one work item: what one correlation id ties together.
 type Item struct {
+	// ID is the correlation id; a lock's grant: "<lock stream>@<version of its acquire's
+	// first event>" (its wait's, if it waited), e.g. "lock.printer@3".
 	ID        string    `json:"correlation_id"`
-	Kind      string    `json:"kind"`   // KindQueue or KindCommand
+	Kind      string    `json:"kind"`   // KindQueue, KindCommand or KindLock
 	Status    string    `json:"status"` // InFlight or Completed
 	Domain    string    `json:"domain"` // where it is now (or ended)
 	Where     string    `json:"where"`  // the queue or stream it is in now (or ended in)
 	State     string    `json:"state"`  // a State*
 	Retries   int       `json:"retries"`
+	Holder    string    `json:"holder,omitempty"` // a lock's grant: its holder
+	Token     int64     `json:"token,omitempty"`  // a lock's grant: its fencing token, once granted
 	Events    int       `json:"events"`
 	Started   time.Time `json:"started"`
 	Updated   time.Time `json:"updated"`
@@ -62,7 +74,8 @@ type Item struct {
 	// completed, how long it took.
 	AgeMS int64 `json:"age_ms"`
 	// IDs are its message ids, the streams it changed and their command ids (the first
-	// maxIDs): what a search finds it by, besides its correlation id.
+	// maxIDs); a lock's grant: its lock's stream, "<stream>#<token>", the correlation and
+	// command ids of its commands. What a search finds it by, besides its ID.
 	IDs          []string `json:"ids"`
 	Steps        []Step   `json:"steps"` // its newest maxSteps events, oldest first
 	StepsDropped int      `json:"steps_dropped,omitempty"`

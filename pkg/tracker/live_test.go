@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -78,12 +79,16 @@ func waitPosition(t *testing.T, tr *tracker.Tracker, pos int64) {
 
 // The model read from the recorded history in bulk equals the model built live from
 // the same events as they are stored (GET /history/events), and one built from part of
-// it in bulk then the rest live.
+// it in bulk then the rest live: queue flows, commands and locks' grants.
 func TestReplayEqualsLive(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := newFlows(time.Now().Add(-time.Hour), time.Millisecond)
 	f.mixed(60)
+	for i := range 10 {
+		f.locks(fmt.Sprintf("printer%d", i)) // locks' grants
+		f.mixed(2)
+	}
 	f.corr = false
 	f.mixed(20) // and the old format, without correlation ids on queue events
 	store, srv := historyServer(t)
@@ -118,7 +123,7 @@ func TestReplayEqualsLive(t *testing.T) {
 	waitPosition(t, live, newest)
 	waitPosition(t, mixed, newest)
 	want := recorded.Snapshot()
-	if want.Counters.InFlight == 0 || want.Counters.Completed == 0 || len(want.Messages) == 0 {
+	if want.Counters.InFlight == 0 || want.Counters.Completed == 0 || len(want.Messages) == 0 || len(want.Grants) != 10 {
 		t.Fatalf("the recorded model is too thin to compare: %+v", want.Counters)
 	}
 	for name, tr := range map[string]*tracker.Tracker{"live": live, "bulk then live": mixed} {

@@ -87,14 +87,15 @@ func (m *Model) Counters() Counters {
 // snapshots.
 type Snapshot struct {
 	Counters  Counters
-	InFlight  []Item // by correlation id
-	Completed []Item // in completion order
-	Messages  map[string]string
+	InFlight  []Item            // by correlation id
+	Completed []Item            // in completion order
+	Messages  map[string]string // message id: its item's id and queue
+	Grants    map[string]string // grantKey: its item's id
 }
 
 // Snapshot returns the model as data.
 func (m *Model) Snapshot() Snapshot {
-	s := Snapshot{Counters: m.Counters(), Messages: map[string]string{}}
+	s := Snapshot{Counters: m.Counters(), Messages: map[string]string{}, Grants: map[string]string{}}
 	for _, it := range m.items {
 		if it.done == 0 {
 			s.InFlight = append(s.InFlight, it.view())
@@ -108,6 +109,9 @@ func (m *Model) Snapshot() Snapshot {
 	}
 	for id, mm := range m.msgs {
 		s.Messages[id] = mm.it.ID + " " + mm.queue
+	}
+	for key, it := range m.grants {
+		s.Grants[key] = it.ID
 	}
 	return s
 }

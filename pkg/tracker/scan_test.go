@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"uneventful.dev/uneventful/pkg/event"
 )
 
-// eachField reads every top-level key and value of a JSON object as encoding/json does,
+// event.EachField reads every top-level key and value of a JSON object as encoding/json does,
 // and never panics on anything else.
 func FuzzEachField(f *testing.F) {
 	for _, s := range []string{
@@ -21,14 +23,15 @@ func FuzzEachField(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var keys []string
 		vals := map[string]string{}
-		ok := eachField(b, func(k, v []byte) {
+		ok := event.EachField(b, func(k, v []byte) {
 			keys = append(keys, string(k))
 			vals[string(k)] = string(v)
 		})
 		NewModel(time.Time{}).readQueueChange(b) //nolint:errcheck // must not panic
+		readLockChange(b)                        //nolint:errcheck // nor this
 		var want map[string]json.RawMessage
 		if json.Unmarshal(b, &want) != nil || !ok {
-			return // not an object encoding/json reads, or one eachField declines: nothing to compare
+			return // not an object encoding/json reads, or one EachField declines: nothing to compare
 		}
 		for _, k := range keys {
 			if slices.Contains([]byte(k), '\\') || !utf8.ValidString(k) {

@@ -21,6 +21,9 @@ type Config struct {
 	// Upcasters of every domain whose events changed format: the history stores and
 	// serves each event in the current version of its type. Nil: as they come.
 	Upcasters *event.Upcasters
+	// JSDomains are the JetStream domains whose EVENTS streams it copies (those of other
+	// servers reached through leafnodes). None: the stream of NATSURL's server's domain.
+	JSDomains []string
 }
 
 // Run consumes every domain's events into the global log and serves
@@ -53,7 +56,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer fail()
 	consumed := make(chan error, 1)
 	go func() {
-		err := history.Consume(ctx, nc, store, c.Log)
+		err := history.Consume(ctx, nc, store, c.Log, cfg.JSDomains...)
 		if err != nil {
 			fail()
 		}

@@ -3,6 +3,7 @@ package historyservice
 import (
 	"context"
 	"path/filepath"
+	"strings"
 
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/service"
@@ -30,10 +31,24 @@ func Main(args []string, getenv func(string) string, domains ...interface{ Name(
 }
 
 // Configure reads the history writer's configuration: Common with HTTP_ADDR defaulting
-// to LocalAddr(8081), and HISTORY_DB (default $DATA_DIR/history_writer/history.db).
+// to LocalAddr(8081), HISTORY_DB (default $DATA_DIR/history_writer/history.db) and
+// HISTORY_JS_DOMAINS (the JetStream domains to copy, comma-separated; default none: the
+// domain of NATS_URL's server).
 func Configure(e *service.Env) Config {
 	return Config{
-		Common: e.Common(e.LocalAddr(8081)),
-		DBPath: e.String("HISTORY_DB", filepath.Join(e.String("DATA_DIR", "data"), "history_writer", "history.db")),
+		Common:    e.Common(e.LocalAddr(8081)),
+		DBPath:    e.String("HISTORY_DB", filepath.Join(e.String("DATA_DIR", "data"), "history_writer", "history.db")),
+		JSDomains: list(e.String("HISTORY_JS_DOMAINS", "")),
 	}
+}
+
+// list splits a comma-separated value into its non-empty items, spaces trimmed.
+func list(v string) []string {
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -55,18 +55,25 @@ function cell(row, label, text, cls) {
   return td;
 }
 
+// grantOf is what a lock's grant adds to where it is: its holder, its token once granted.
+function grantOf(it) {
+  if (it.kind !== "lock") return "";
+  return " · " + it.holder + (it.token ? " (token " + it.token + ")" : "");
+}
+
 function render(it) {
   const tr = document.createElement("tr");
   tr.dataset.id = it.correlation_id;
   tr.dataset.status = it.status;
   tr.dataset.state = it.state;
+  tr.dataset.domain = it.domain;
   tr.dataset.where = it.where;
   tr.dataset.position = it.position;
   tr.dataset.started = it.started;
   if (it.completed) tr.dataset.completed = it.completed;
   const id = document.createElement("th");
   id.scope = "row";
-  id.dataset.label = "Correlation id";
+  id.dataset.label = "Item";
   const code = document.createElement("code");
   code.textContent = it.correlation_id;
   id.appendChild(code);
@@ -75,7 +82,7 @@ function render(it) {
   kind.textContent = it.kind;
   id.append(" ", kind);
   tr.appendChild(id);
-  cell(tr, it.status === "completed" ? "Ended in" : "Where", it.domain + " · " + it.where);
+  cell(tr, it.status === "completed" ? "Ended in" : "Where", it.domain + " · " + it.where + grantOf(it));
   cell(tr, it.status === "completed" ? "Outcome" : "State", it.state, "state state-" + it.state);
   cell(tr, "Retries", String(it.retries));
   cell(tr, it.status === "completed" ? "Took" : "Age", duration(ageOf(it)), "age");
