@@ -153,7 +153,11 @@ type lockFlow struct {
 	token  int64
 }
 
-func (f *flows) lock(name string) *lockFlow { return &lockFlow{f: f, stream: "lock." + name} }
+// lock is the lock named name; its stream is named as the lock's writer names it
+// (event.Stream: the name encoded).
+func (f *flows) lock(name string) *lockFlow {
+	return &lockFlow{f: f, stream: event.Stream("lock", name)}
+}
 
 // grant grants the lock to holder, at once (wait 0) or to its wait; it returns the token.
 func (l *lockFlow) grant(holder string, wait int64) int64 {

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"uneventful.dev/uneventful/pkg/event"
 )
 
 // Item statuses.
@@ -130,10 +132,33 @@ func (it *item) matches(f Filter) bool {
 	if f.Queue != "" && it.Where != f.Queue && !slices.ContainsFunc(it.Steps, func(s Step) bool { return s.Where == f.Queue }) {
 		return false
 	}
-	if f.Search != "" && it.ID != f.Search && !slices.ContainsFunc(it.IDs, func(id string) bool {
-		return id == f.Search || (len(id) > len(f.Search) && id[len(id)-len(f.Search)-1] == '.' && id[len(id)-len(f.Search):] == f.Search)
-	}) {
-		return false
+	return f.Search == "" || slices.ContainsFunc(f.searches, it.found)
+}
+
+// found reports whether the item is found by search: its ID, one of its IDs, or the id
+// part of one of its streams (after the domain's ".").
+func (it *item) found(search string) bool {
+	return it.ID == search || slices.ContainsFunc(it.IDs, func(id string) bool {
+		return id == search || (len(id) > len(search) && id[len(id)-len(search)-1] == '.' && id[len(id)-len(search):] == search)
+	})
+}
+
+// searchForms are the forms of a search as ids appear in streams: as written, and with
+// the id encoded (event.EncodeID) alone or after its domain, so that lock "print.er" is
+// found by "print.er" and "lock.print.er" in its stream "lock.print%2Eer".
+func searchForms(search string) []string {
+	forms := []string{search}
+	add := func(s string) {
+		if !slices.Contains(forms, s) {
+			forms = append(forms, s)
+		}
 	}
-	return true
+	add(event.EncodeID(search))
+	if domain, id, ok := strings.Cut(search, "."); ok {
+		add(domain + "." + event.EncodeID(id))
+		if id, grant, ok := strings.Cut(id, "#"); ok { // "<stream>#<token>"
+			add(domain + "." + event.EncodeID(id) + "#" + grant)
+		}
+	}
+	return forms
 }

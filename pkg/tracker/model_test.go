@@ -1,6 +1,7 @@
 package tracker_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -211,6 +212,21 @@ func TestModelLocks(t *testing.T) {
 	}
 	if _, total := m.Items(tracker.Filter{Status: tracker.InFlight, Search: "printer", Limit: 10}); total != 2 {
 		t.Errorf("search by lock name: %d in flight, want 2", total)
+	}
+	// A lock name holding a '.' is encoded in its stream (lock.print%2Eer): found by its
+	// name as the user writes it, alone or after "lock.", as by its stream.
+	dotted := newFlows(t0, time.Millisecond)
+	dottedIDs := dotted.locks("print.er")
+	md := tracker.NewModel(time.Time{})
+	apply(md, dotted.events, 1)
+	for _, search := range []string{"print.er", "lock.print.er", "lock.print%2Eer", "print%2Eer", "lock.print.er#2"} {
+		items, total := md.Items(tracker.Filter{Status: tracker.Completed, Search: search, Limit: 10})
+		if total == 0 || !slices.ContainsFunc(items, func(it tracker.Item) bool { return it.ID == dottedIDs["expired"] }) {
+			t.Errorf("search %q: %d items %v, want the grant %s among them", search, total, items, dottedIDs["expired"])
+		}
+	}
+	if _, total := md.Items(tracker.Filter{Status: tracker.Completed, Search: "print", Limit: 10}); total != 0 {
+		t.Errorf("search print: %d items of lock print.er", total)
 	}
 	if _, total := m.Items(tracker.Filter{Status: tracker.InFlight, Domain: "lock", Limit: 10}); total != 2 {
 		t.Errorf("filter by domain lock: %d in flight, want 2", total)

@@ -15,6 +15,8 @@ type Filter struct {
 	Queue  string
 	Search string
 	Limit  int
+
+	searches []string // Search's forms (searchForms), set by Items
 }
 
 // Items returns the items f selects, newest first (in flight: by their newest event;
@@ -22,6 +24,7 @@ type Filter struct {
 // copies: the model does not change them afterwards.
 func (m *Model) Items(f Filter) (items []Item, total int) {
 	items = []Item{}
+	f.searches = searchForms(f.Search)
 	if f.Status == Completed {
 		for i := len(m.done) - 1; i >= m.head; i-- {
 			d := m.done[i]
