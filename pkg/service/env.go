@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,24 @@ func (e *Env) String(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// List returns the comma-separated items of name, spaces trimmed and empty ones dropped
+// (none if unset). An item named twice is an error.
+func (e *Env) List(name string) []string {
+	v := e.get(name)
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		if slices.Contains(out, item) {
+			e.fail(name, v, "%q is named twice", item)
+			return nil
+		}
+		out = append(out, item)
+	}
+	return out
 }
 
 // Int returns the integer value of name, or def if unset. A value that is not an

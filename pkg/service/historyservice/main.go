@@ -3,7 +3,6 @@ package historyservice
 import (
 	"context"
 	"path/filepath"
-	"strings"
 
 	"uneventful.dev/uneventful/pkg/event"
 	"uneventful.dev/uneventful/pkg/service"
@@ -38,17 +37,6 @@ func Configure(e *service.Env) Config {
 	return Config{
 		Common:    e.Common(e.LocalAddr(8081)),
 		DBPath:    e.String("HISTORY_DB", filepath.Join(e.String("DATA_DIR", "data"), "history_writer", "history.db")),
-		JSDomains: list(e.String("HISTORY_JS_DOMAINS", "")),
+		JSDomains: e.List("HISTORY_JS_DOMAINS"),
 	}
-}
-
-// list splits a comma-separated value into its non-empty items, spaces trimmed.
-func list(v string) []string {
-	var out []string
-	for item := range strings.SplitSeq(v, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
 }
