@@ -1,12 +1,11 @@
 package history
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
-	"strconv"
-	"time"
+	"fmt"
+
+	"uneventful.dev/uneventful/pkg/event"
 )
 
 // Newest returns the newest position in the history (0 if it is empty).
@@ -16,12 +15,14 @@ func (s *Store) Newest(ctx context.Context) (int64, error) {
 	return newest, err
 }
 
+// rangeWhere selects the rows with ?1 < position <= ?2 whose stream starts with ?3 (""
+// for all), oldest first, at most ?4.
+const rangeWhere = ` FROM history WHERE position > ?1 AND position <= ?2 AND (?3 = '' OR substr(stream, 1, length(?3)) = ?3) ORDER BY position LIMIT ?4`
+
 // Range returns up to limit entries with after < position <= upto whose stream starts
 // with prefix ("" for all), oldest first, upcast (UseUpcasters).
 func (s *Store) Range(ctx context.Context, after, upto int64, prefix string, limit int) ([]Entry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT position, event_id, stream, version, type, data, command_id, coalesce(correlation_id, ''), coalesce(causation_id, ''), time, coalesce(schema, 0)
-		FROM history WHERE position > ?1 AND position <= ?2 AND (?3 = '' OR substr(stream, 1, length(?3)) = ?3) ORDER BY position LIMIT ?4`,
-		after, upto, prefix, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT position, envelope`+rangeWhere, after, upto, prefix, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -29,12 +30,13 @@ func (s *Store) Range(ctx context.Context, after, upto int64, prefix string, lim
 	var out []Entry
 	for rows.Next() {
 		var e Entry
-		var data, ts string
-		if err := rows.Scan(&e.Position, &e.ID, &e.Stream, &e.Version, &e.Type, &data, &e.CommandID, &e.CorrelationID, &e.CausationID, &ts, &e.Schema); err != nil {
+		var envelope []byte // the entry's own: e.Data is a slice of it
+		if err := rows.Scan(&e.Position, &envelope); err != nil {
 			return nil, err
 		}
-		e.Data = json.RawMessage(data)
-		e.Time, _ = time.Parse(time.RFC3339Nano, ts)
+		if e.Envelope, err = event.Decode(envelope, nil); err != nil {
+			return nil, fmt.Errorf("history: the envelope at position %d: %w", e.Position, err)
+		}
 		s.up.Upcast(&e.Envelope) //nolint:errcheck // one it cannot upcast is served as stored
 		out = append(out, e)
 	}
@@ -43,59 +45,38 @@ func (s *Store) Range(ctx context.Context, after, upto int64, prefix string, lim
 
 // RangeJSON is Range for streaming: it calls each with the position, type and envelope
 // JSON (one line, as json.Marshal of the Envelope would write it, upcast) of every entry,
-// in a buffer reused for the next one, and returns how many it read.
+// in a buffer reused for the next one, and returns how many it read. It serves each
+// envelope as stored, but one its upcasters bring to a newer version: that one is
+// decoded, upcast and encoded again.
 func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string, limit int, each func(position int64, typ string, envelope []byte) error) (int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT position, event_id, stream, version, type, data, command_id, coalesce(correlation_id, ''), coalesce(causation_id, ''), time, coalesce(schema, 0)
-		FROM history WHERE position > ?1 AND position <= ?2 AND (?3 = '' OR substr(stream, 1, length(?3)) = ?3) ORDER BY position LIMIT ?4`,
-		after, upto, prefix, limit)
+	var position int64
+	var typ, envelope, stream sql.RawBytes
+	var schema int
+	columns, dest := `SELECT position, type, envelope`, []any{&position, &typ, &envelope}
+	if s.up != nil { // what deciding whether an event needs upcasting takes
+		columns, dest = columns+`, stream, coalesce(schema, 0)`, append(dest, &stream, &schema)
+	}
+	rows, err := s.r.QueryContext(ctx, columns+rangeWhere, after, upto, prefix, limit)
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
-	var id, stream, typ, data, command, correlation, causation, ts sql.RawBytes
-	var position, version int64
-	var schema int
-	buf := make([]byte, 0, 1024)
+	var types names
+	var buf []byte
 	n := 0
 	for rows.Next() {
-		if err := rows.Scan(&position, &id, &stream, &version, &typ, &data, &command, &correlation, &causation, &ts, &schema); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return n, err
 		}
-		t := string(typ)
-		up, upSchema := json.RawMessage(data), schema
-		if s.up != nil {
-			if d, v, err := s.up.UpcastData(string(stream), t, schema, up); err == nil { // else served as stored
-				up, upSchema = d, v
+		t := types.name(typ)
+		line := []byte(envelope)
+		if s.up != nil && s.up.Current(event.DomainOf(string(stream)), t) != max(schema, 1) {
+			if e, err := event.Decode(envelope, s.up); err == nil { // else served as stored
+				buf = appendEnvelope(buf[:0], &e)
+				line = buf
 			}
 		}
-		buf = append(buf[:0], `{"id":`...)
-		buf = appendString(buf, id)
-		buf = append(buf, `,"stream":`...)
-		buf = appendString(buf, stream)
-		buf = append(buf, `,"version":`...)
-		buf = strconv.AppendInt(buf, version, 10)
-		buf = append(buf, `,"type":`...)
-		buf = appendString(buf, typ)
-		buf = append(buf, `,"data":`...)
-		buf = appendCompact(buf, up)
-		buf = append(buf, `,"command_id":`...)
-		buf = appendString(buf, command)
-		if len(correlation) > 0 {
-			buf = append(buf, `,"correlation_id":`...)
-			buf = appendString(buf, correlation)
-		}
-		if len(causation) > 0 {
-			buf = append(buf, `,"causation_id":`...)
-			buf = appendString(buf, causation)
-		}
-		buf = append(buf, `,"time":`...)
-		buf = appendString(buf, ts)
-		if upSchema > 1 {
-			buf = append(buf, `,"schema":`...)
-			buf = strconv.AppendInt(buf, int64(upSchema), 10)
-		}
-		buf = append(buf, '}')
-		if err := each(position, t, buf); err != nil {
+		if err := each(position, t, line); err != nil {
 			return n, err
 		}
 		n++
@@ -103,28 +84,17 @@ func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string,
 	return n, rows.Err()
 }
 
-// appendString appends s as a JSON string: as is when it needs no escaping (ids, stream
-// names, types, times), else as encoding/json writes it.
-func appendString(buf, s []byte) []byte {
-	for _, c := range s {
-		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(string(s))
-			return append(buf, q...)
-		}
-	}
-	buf = append(buf, '"')
-	buf = append(buf, s...)
-	return append(buf, '"')
-}
+// names interns the strings of a few distinct values (event types), read again and again.
+type names map[string]string
 
-// appendCompact appends the JSON value data on one line.
-func appendCompact(buf, data []byte) []byte {
-	if bytes.IndexAny(data, "\n\r") < 0 {
-		return append(buf, data...)
+func (m *names) name(b []byte) string {
+	if s, ok := (*m)[string(b)]; ok {
+		return s
 	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, data); err != nil {
-		return append(buf, "null"...)
+	if *m == nil {
+		*m = names{}
 	}
-	return append(buf, b.Bytes()...)
+	s := string(b)
+	(*m)[s] = s
+	return s
 }
