@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -45,38 +46,25 @@ func (s *Store) Range(ctx context.Context, after, upto int64, prefix string, lim
 
 // RangeJSON is Range for streaming: it calls each with the position, type and envelope
 // JSON (one line, as json.Marshal of the Envelope would write it, upcast) of every entry,
-// in a buffer reused for the next one, and returns how many it read. It serves each
-// envelope as stored, but one its upcasters bring to a newer version: that one is
-// decoded, upcast and encoded again.
+// in a buffer reused for the next one, and returns how many it read. It reads two
+// columns a row and serves each envelope as stored, but one its upcasters bring to a
+// newer version: that one is decoded, upcast and encoded again.
 func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string, limit int, each func(position int64, typ string, envelope []byte) error) (int, error) {
-	var position int64
-	var typ, envelope, stream sql.RawBytes
-	var schema int
-	columns, dest := `SELECT position, type, envelope`, []any{&position, &typ, &envelope}
-	if s.up != nil { // what deciding whether an event needs upcasting takes
-		columns, dest = columns+`, stream, coalesce(schema, 0)`, append(dest, &stream, &schema)
-	}
-	rows, err := s.r.QueryContext(ctx, columns+rangeWhere, after, upto, prefix, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT position, envelope`+rangeWhere, after, upto, prefix, limit)
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
-	var types names
-	var buf []byte
+	var position int64
+	var envelope sql.RawBytes
+	var l liner
 	n := 0
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(&position, &envelope); err != nil {
 			return n, err
 		}
-		t := types.name(typ)
-		line := []byte(envelope)
-		if s.up != nil && s.up.Current(event.DomainOf(string(stream)), t) != max(schema, 1) {
-			if e, err := event.Decode(envelope, s.up); err == nil { // else served as stored
-				buf = appendEnvelope(buf[:0], &e)
-				line = buf
-			}
-		}
-		if err := each(position, t, line); err != nil {
+		typ, line := l.line(s.up, envelope)
+		if err := each(position, typ, line); err != nil {
 			return n, err
 		}
 		n++
@@ -84,7 +72,44 @@ func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string,
 	return n, rows.Err()
 }
 
-// names interns the strings of a few distinct values (event types), read again and again.
+// liner turns the stored envelopes RangeJSON reads into the lines it serves.
+type liner struct {
+	types, domains names
+	buf            []byte
+}
+
+// line returns the type of the stored envelope b and its line: b, or b upcast through up
+// (decoded, upcast, encoded again in l.buf) if up has a newer version of its type. An
+// envelope that cannot be upcast (or decoded) is served as stored.
+func (l *liner) line(up *event.Upcasters, b []byte) (string, []byte) {
+	stream, typ, schema, ok := envelopeHead(b)
+	if ok {
+		t := l.types.name(typ)
+		if up == nil || up.Current(l.domains.name(domainOf(stream)), t) == max(schema, 1) {
+			return t, b
+		}
+	}
+	e, err := event.Decode(b, nil)
+	if err != nil {
+		return l.types.name(typ), b
+	}
+	if stored := e.Schema; up.Upcast(&e) != nil || e.Schema == stored {
+		return e.Type, b
+	}
+	l.buf = appendEnvelope(l.buf[:0], &e)
+	return e.Type, l.buf
+}
+
+// domainOf is event.DomainOf of a stream's bytes.
+func domainOf(stream []byte) []byte {
+	if i := bytes.IndexByte(stream, '.'); i >= 0 {
+		return stream[:i]
+	}
+	return stream
+}
+
+// names interns the strings of a few distinct values (event types, domains), read
+// again and again.
 type names map[string]string
 
 func (m *names) name(b []byte) string {

@@ -108,7 +108,7 @@ func (s *Store) Append(ctx context.Context, events []event.Envelope) (int, error
 		for j := range events[:insertRows[i]] {
 			e := &events[j]
 			buf = appendEnvelope(buf[:0], e)
-			args = append(args, e.ID, e.Stream, e.Type, nullSchema(e.Schema), string(buf))
+			args = append(args, e.ID, e.Stream, string(buf))
 		}
 		res, err := stmts[i].ExecContext(ctx, args...)
 		if err != nil {
@@ -132,20 +132,20 @@ func (s *Store) Append(ctx context.Context, events []event.Envelope) (int, error
 // in chunks of these sizes (a batch of 45 takes 32, 8, 4 and 1 rows).
 var insertRows = [...]int{64, 32, 16, 8, 4, 2, 1}
 
-const insertColumns = 5 // bound per row; recorded is bound once per statement
+const insertColumns = 3 // bound per row; recorded is bound once per statement
 
 // insertSQL is the statement inserting n rows, each with the same recorded time (?1).
 // A row is the event's envelope as RangeJSON serves it (appendEnvelope: encoded once,
 // here) and the columns a query needs apart from it: the event id (UNIQUE, the
-// deduplication), the stream (prefix filter), the type and schema version (upcasting).
+// deduplication) and the stream (the prefix filter).
 func insertSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT OR IGNORE INTO history (recorded, event_id, stream, type, schema, envelope) VALUES `)
+	b.WriteString(`INSERT OR IGNORE INTO history (recorded, event_id, stream, envelope) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`(?1,?,?,?,?,?)`)
+		b.WriteString(`(?1,?,?,?)`)
 	}
 	return b.String()
 }
@@ -161,14 +161,6 @@ func (s *Store) After(ctx context.Context, after int64, limit int) ([]Entry, int
 		out = []Entry{}
 	}
 	return out, newest, err
-}
-
-// nullSchema stores schema version 1 (0 or 1) as NULL, as events stored before versions.
-func nullSchema(v int) any {
-	if v <= 1 {
-		return nil
-	}
-	return v
 }
 
 // Ping checks the database answers.

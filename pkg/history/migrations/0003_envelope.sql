@@ -1,22 +1,21 @@
 -- One column holds each event's envelope, the JSON line the history serves (written once,
--- by the history writer), so a read takes a few columns instead of eleven. The other
--- columns are those a query needs: event_id (UNIQUE, the deduplication), stream (the
--- prefix filter), type and schema (upcasting), recorded (when it was stored).
+-- by the history writer), so a read takes two columns (position, envelope) instead of
+-- eleven; the reader finds the type and schema version it upcasts by in the envelope.
+-- The other columns are those a query needs: event_id (UNIQUE, the deduplication),
+-- stream (the prefix filter), recorded (when it was stored).
 -- Existing rows get the envelope the history served for them: the same bytes when their
 -- strings need no escaping and their data is on one line (every event this project
--- writes); else the same envelope, its strings quoted by SQLite (json_quote) and its data
--- minified (json), or null if it is not valid JSON.
+-- writes); else the same envelope, its strings quoted by SQLite (json_quote), its data
+-- over several lines minified (json; null if it is not valid JSON), no data as null.
 CREATE TABLE history_envelope (
     position INTEGER PRIMARY KEY,
     event_id TEXT    NOT NULL UNIQUE,
     stream   TEXT    NOT NULL,
-    type     TEXT    NOT NULL,
-    schema   INTEGER,
     envelope TEXT    NOT NULL,
     recorded TEXT    NOT NULL
 );
-INSERT INTO history_envelope (position, event_id, stream, type, schema, envelope, recorded)
-SELECT position, event_id, stream, type, schema,
+INSERT INTO history_envelope (position, event_id, stream, envelope, recorded)
+SELECT position, event_id, stream,
     '{"id":' || json_quote(event_id)
     || ',"stream":' || json_quote(stream)
     || ',"version":' || version
