@@ -7,8 +7,9 @@
 -- strings need no escaping and their data is on one line (every event this project
 -- writes); else the same envelope, its strings quoted by SQLite (json_quote), its data
 -- over several lines minified (json; null if it is not valid JSON), no data as null.
--- It takes about 8 s for 1,000,000 rows; the old table's pages stay in the file as free
--- pages that later rows reuse (VACUUM, with the history writer stopped, gives them back).
+-- 1,000,000 rows take 9 to 18 s (BenchmarkMigrate, a loaded 2-core machine); the old
+-- table's pages stay in the file as free pages that later rows reuse (VACUUM, with the
+-- history writer stopped, gives them back).
 CREATE TABLE history_envelope (
     position INTEGER PRIMARY KEY,
     event_id TEXT    NOT NULL UNIQUE,
