@@ -144,7 +144,7 @@ func recordLatency(b *testing.B, path string) (p50, p99 float64) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT time, recorded FROM history`)
+	rows, err := db.Query(`SELECT envelope ->> '$.time', recorded FROM history`)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,7 +9,8 @@ import (
 )
 
 // FuzzEventMessage feeds arbitrary messages of the events stream through the history
-// writer: a message that decodes as an event is stored (once, however often it comes);
+// writer: a message that decodes as an event is stored (once, however often it comes)
+// and served (RangeJSON) as a line that decodes as the same event, with its type;
 // anything else is dropped; nothing panics.
 func FuzzEventMessage(f *testing.F) {
 	for _, s := range []string{
@@ -29,8 +30,30 @@ func FuzzEventMessage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := store.Append(context.Background(), []event.Envelope{e, e}); err != nil {
+		n, err := store.Append(context.Background(), []event.Envelope{e, e})
+		if err != nil {
 			t.Fatalf("store %s: %v", b, err)
+		}
+		if n == 0 { // its id was stored before
+			return
+		}
+		schema := e.Schema // 1 and below are stored as version 1, absent
+		if schema <= 1 {
+			schema = 0
+		}
+		newest, err := store.Newest(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.RangeJSON(context.Background(), newest-1, newest, "", 1, func(_ int64, typ string, line []byte) error {
+			got, err := event.Decode(line, nil)
+			if err != nil || typ != e.Type || got.ID != e.ID || got.Stream != e.Stream || got.Type != e.Type ||
+				got.Version != e.Version || got.CommandID != e.CommandID || !got.Time.Equal(e.Time) || got.Schema != schema {
+				t.Fatalf("stored %s, served %s (type %q): %+v, %v", b, line, typ, got, err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

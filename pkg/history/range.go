@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
-	"strconv"
-	"time"
+	"fmt"
+
+	"uneventful.dev/uneventful/pkg/event"
 )
 
 // Newest returns the newest position in the history (0 if it is empty).
@@ -16,12 +16,14 @@ func (s *Store) Newest(ctx context.Context) (int64, error) {
 	return newest, err
 }
 
+// rangeWhere selects the rows with ?1 < position <= ?2 whose stream starts with ?3 (""
+// for all), oldest first, at most ?4.
+const rangeWhere = ` FROM history WHERE position > ?1 AND position <= ?2 AND (?3 = '' OR substr(stream, 1, length(?3)) = ?3) ORDER BY position LIMIT ?4`
+
 // Range returns up to limit entries with after < position <= upto whose stream starts
 // with prefix ("" for all), oldest first, upcast (UseUpcasters).
 func (s *Store) Range(ctx context.Context, after, upto int64, prefix string, limit int) ([]Entry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT position, event_id, stream, version, type, data, command_id, coalesce(correlation_id, ''), coalesce(causation_id, ''), time, coalesce(schema, 0)
-		FROM history WHERE position > ?1 AND position <= ?2 AND (?3 = '' OR substr(stream, 1, length(?3)) = ?3) ORDER BY position LIMIT ?4`,
-		after, upto, prefix, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT position, envelope`+rangeWhere, after, upto, prefix, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -29,12 +31,13 @@ func (s *Store) Range(ctx context.Context, after, upto int64, prefix string, lim
 	var out []Entry
 	for rows.Next() {
 		var e Entry
-		var data, ts string
-		if err := rows.Scan(&e.Position, &e.ID, &e.Stream, &e.Version, &e.Type, &data, &e.CommandID, &e.CorrelationID, &e.CausationID, &ts, &e.Schema); err != nil {
+		var envelope []byte // the entry's own: e.Data is a slice of it
+		if err := rows.Scan(&e.Position, &envelope); err != nil {
 			return nil, err
 		}
-		e.Data = json.RawMessage(data)
-		e.Time, _ = time.Parse(time.RFC3339Nano, ts)
+		if e.Envelope, err = event.Decode(envelope, nil); err != nil {
+			return nil, fmt.Errorf("history: the envelope at position %d: %w", e.Position, err)
+		}
 		s.up.Upcast(&e.Envelope) //nolint:errcheck // one it cannot upcast is served as stored
 		out = append(out, e)
 	}
@@ -43,59 +46,25 @@ func (s *Store) Range(ctx context.Context, after, upto int64, prefix string, lim
 
 // RangeJSON is Range for streaming: it calls each with the position, type and envelope
 // JSON (one line, as json.Marshal of the Envelope would write it, upcast) of every entry,
-// in a buffer reused for the next one, and returns how many it read.
+// in a buffer reused for the next one, and returns how many it read. It reads two
+// columns a row and serves each envelope as stored, but one its upcasters bring to a
+// newer version: that one is decoded, upcast and encoded again.
 func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string, limit int, each func(position int64, typ string, envelope []byte) error) (int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT position, event_id, stream, version, type, data, command_id, coalesce(correlation_id, ''), coalesce(causation_id, ''), time, coalesce(schema, 0)
-		FROM history WHERE position > ?1 AND position <= ?2 AND (?3 = '' OR substr(stream, 1, length(?3)) = ?3) ORDER BY position LIMIT ?4`,
-		after, upto, prefix, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT position, envelope`+rangeWhere, after, upto, prefix, limit)
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
-	var id, stream, typ, data, command, correlation, causation, ts sql.RawBytes
-	var position, version int64
-	var schema int
-	buf := make([]byte, 0, 1024)
+	var position int64
+	var envelope sql.RawBytes
+	var l liner
 	n := 0
 	for rows.Next() {
-		if err := rows.Scan(&position, &id, &stream, &version, &typ, &data, &command, &correlation, &causation, &ts, &schema); err != nil {
+		if err := rows.Scan(&position, &envelope); err != nil {
 			return n, err
 		}
-		t := string(typ)
-		up, upSchema := json.RawMessage(data), schema
-		if s.up != nil {
-			if d, v, err := s.up.UpcastData(string(stream), t, schema, up); err == nil { // else served as stored
-				up, upSchema = d, v
-			}
-		}
-		buf = append(buf[:0], `{"id":`...)
-		buf = appendString(buf, id)
-		buf = append(buf, `,"stream":`...)
-		buf = appendString(buf, stream)
-		buf = append(buf, `,"version":`...)
-		buf = strconv.AppendInt(buf, version, 10)
-		buf = append(buf, `,"type":`...)
-		buf = appendString(buf, typ)
-		buf = append(buf, `,"data":`...)
-		buf = appendCompact(buf, up)
-		buf = append(buf, `,"command_id":`...)
-		buf = appendString(buf, command)
-		if len(correlation) > 0 {
-			buf = append(buf, `,"correlation_id":`...)
-			buf = appendString(buf, correlation)
-		}
-		if len(causation) > 0 {
-			buf = append(buf, `,"causation_id":`...)
-			buf = appendString(buf, causation)
-		}
-		buf = append(buf, `,"time":`...)
-		buf = appendString(buf, ts)
-		if upSchema > 1 {
-			buf = append(buf, `,"schema":`...)
-			buf = strconv.AppendInt(buf, int64(upSchema), 10)
-		}
-		buf = append(buf, '}')
-		if err := each(position, t, buf); err != nil {
+		typ, line := l.line(s.up, envelope)
+		if err := each(position, typ, line); err != nil {
 			return n, err
 		}
 		n++
@@ -103,28 +72,54 @@ func (s *Store) RangeJSON(ctx context.Context, after, upto int64, prefix string,
 	return n, rows.Err()
 }
 
-// appendString appends s as a JSON string: as is when it needs no escaping (ids, stream
-// names, types, times), else as encoding/json writes it.
-func appendString(buf, s []byte) []byte {
-	for _, c := range s {
-		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(string(s))
-			return append(buf, q...)
-		}
-	}
-	buf = append(buf, '"')
-	buf = append(buf, s...)
-	return append(buf, '"')
+// liner turns the stored envelopes RangeJSON reads into the lines it serves.
+type liner struct {
+	types, domains names
+	buf            []byte
 }
 
-// appendCompact appends the JSON value data on one line.
-func appendCompact(buf, data []byte) []byte {
-	if bytes.IndexAny(data, "\n\r") < 0 {
-		return append(buf, data...)
+// line returns the type of the stored envelope b and its line: b, or b upcast through up
+// (decoded, upcast, encoded again in l.buf) if up has a newer version of its type. An
+// envelope that cannot be upcast (or decoded) is served as stored.
+func (l *liner) line(up *event.Upcasters, b []byte) (string, []byte) {
+	stream, typ, schema, ok := envelopeHead(b)
+	if ok {
+		t := l.types.name(typ)
+		if up == nil || up.Current(l.domains.name(domainOf(stream)), t) == max(schema, 1) {
+			return t, b
+		}
 	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, data); err != nil {
-		return append(buf, "null"...)
+	e, err := event.Decode(b, nil)
+	if err != nil {
+		return l.types.name(typ), b
 	}
-	return append(buf, b.Bytes()...)
+	if stored := e.Schema; up.Upcast(&e) != nil || e.Schema == stored {
+		return e.Type, b
+	}
+	l.buf = appendEnvelope(l.buf[:0], &e)
+	return e.Type, l.buf
+}
+
+// domainOf is event.DomainOf of a stream's bytes.
+func domainOf(stream []byte) []byte {
+	if i := bytes.IndexByte(stream, '.'); i >= 0 {
+		return stream[:i]
+	}
+	return stream
+}
+
+// names interns the strings of a few distinct values (event types, domains), read
+// again and again.
+type names map[string]string
+
+func (m *names) name(b []byte) string {
+	if s, ok := (*m)[string(b)]; ok {
+		return s
+	}
+	if *m == nil {
+		*m = names{}
+	}
+	s := string(b)
+	(*m)[s] = s
+	return s
 }

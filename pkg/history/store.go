@@ -94,6 +94,7 @@ func (s *Store) Append(ctx context.Context, events []event.Envelope) (int, error
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	var stmts [len(insertRows)]*sql.Stmt // this transaction's view of s.inserts
 	args := make([]any, 0, 1+insertColumns*min(len(events), insertRows[0]))
+	buf := make([]byte, 0, 1024)
 	added := 0
 	for len(events) > 0 {
 		i := 0
@@ -104,9 +105,10 @@ func (s *Store) Append(ctx context.Context, events []event.Envelope) (int, error
 			stmts[i] = tx.StmtContext(ctx, s.inserts[i])
 		}
 		args = append(args[:0], now)
-		for _, e := range events[:insertRows[i]] {
-			args = append(args, e.ID, e.Stream, e.Version, e.Type, string(e.Data), e.CommandID,
-				e.CorrelationID, e.CausationID, e.Time.UTC().Format(time.RFC3339Nano), nullSchema(e.Schema))
+		for j := range events[:insertRows[i]] {
+			e := &events[j]
+			buf = appendEnvelope(buf[:0], e)
+			args = append(args, e.ID, e.Stream, string(buf))
 		}
 		res, err := stmts[i].ExecContext(ctx, args...)
 		if err != nil {
@@ -130,17 +132,20 @@ func (s *Store) Append(ctx context.Context, events []event.Envelope) (int, error
 // in chunks of these sizes (a batch of 45 takes 32, 8, 4 and 1 rows).
 var insertRows = [...]int{64, 32, 16, 8, 4, 2, 1}
 
-const insertColumns = 10 // bound per row; recorded is bound once per statement
+const insertColumns = 3 // bound per row; recorded is bound once per statement
 
 // insertSQL is the statement inserting n rows, each with the same recorded time (?1).
+// A row is the event's envelope as RangeJSON serves it (appendEnvelope: encoded once,
+// here) and the columns a query needs apart from it: the event id (UNIQUE, the
+// deduplication) and the stream (the prefix filter).
 func insertSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT OR IGNORE INTO history (recorded, event_id, stream, version, type, data, command_id, correlation_id, causation_id, time, schema) VALUES `)
+	b.WriteString(`INSERT OR IGNORE INTO history (recorded, event_id, stream, envelope) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(`(?1,?,?,?,?,?,?,?,?,?,?)`)
+		b.WriteString(`(?1,?,?,?)`)
 	}
 	return b.String()
 }
@@ -156,14 +161,6 @@ func (s *Store) After(ctx context.Context, after int64, limit int) ([]Entry, int
 		out = []Entry{}
 	}
 	return out, newest, err
-}
-
-// nullSchema stores schema version 1 (0 or 1) as NULL, as events stored before versions.
-func nullSchema(v int) any {
-	if v <= 1 {
-		return nil
-	}
-	return v
 }
 
 // Ping checks the database answers.
