@@ -96,7 +96,7 @@ func (u *Upcasters) Upcast(e *Envelope) error {
 	if u == nil {
 		return nil
 	}
-	data, schema, err := u.UpcastData(e.Stream, e.Type, e.Schema, e.Data)
+	data, schema, err := u.upcastData(e.Stream, e.Type, e.Schema, e.Data)
 	if err != nil {
 		return upcastError(e, err)
 	}
@@ -104,11 +104,10 @@ func (u *Upcasters) Upcast(e *Envelope) error {
 	return nil
 }
 
-// UpcastData is Upcast for a reader that holds an event's columns rather than its
-// envelope (the history's rows): it returns the data and schema of the event of stream,
-// typ and schema (0 for 1) at the current version of its type. A current event's data
-// comes back as it was.
-func (u *Upcasters) UpcastData(stream, typ string, schema int, data json.RawMessage) (json.RawMessage, int, error) {
+// upcastData is Upcast of an event's parts: it returns the data and schema of the event
+// of stream, typ and schema (0 for 1) at the current version of its type. A current
+// event's data comes back as it was.
+func (u *Upcasters) upcastData(stream, typ string, schema int, data json.RawMessage) (json.RawMessage, int, error) {
 	c := u.chain(DomainOf(stream), typ)
 	if c == nil {
 		return data, schema, nil
