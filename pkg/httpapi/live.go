@@ -98,32 +98,13 @@ func (f *follower) run(ctx context.Context, sub *livefeed.Subscription) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-sub.Gone():
-			return errors.New("dropped: too slow")
-		case <-sub.Resync():
-			if err := f.catchUp(ctx); err != nil {
+		case <-sub.Ready():
+			last := f.last
+			if err := f.live(ctx, sub.Take()); err != nil {
 				return err
 			}
-			if done, err := f.ended(ctx); done || err != nil {
-				return err
-			}
-		case e := <-sub.Events():
-			switch {
-			case e.Version <= f.last: // sent already (stored, or delivered twice)
-				continue
-			case e.Version > f.last+1:
-				if err := f.catchUp(ctx); err != nil {
-					return err
-				}
-				if e.Version > f.last+1 {
-					return errGap
-				}
-			default:
-				f.st.Event(e.Version, e.Type, e.JSON)
-				f.last = e.Version
-				if err := f.st.Flush(); err != nil {
-					return err
-				}
+			if f.last == last {
+				continue // nothing new (sent already, or taken with the news before)
 			}
 			if done, err := f.ended(ctx); done || err != nil {
 				return err
@@ -135,6 +116,36 @@ func (f *follower) run(ctx context.Context, sub *livefeed.Subscription) error {
 		}
 		keepalive.Reset(sse.Keepalive)
 	}
+}
+
+// live sends what the feed delivered: after a reconnection the stored events first,
+// then the live events after the last version sent; a live version past the next one is
+// a gap, filled from the stored events.
+func (f *follower) live(ctx context.Context, news livefeed.News) error {
+	if news.Gone {
+		return errors.New("dropped: too slow")
+	}
+	if news.Resync {
+		if err := f.catchUp(ctx); err != nil {
+			return err
+		}
+	}
+	for _, e := range news.Events {
+		switch {
+		case e.Version <= f.last: // sent already (stored, or delivered twice)
+		case e.Version > f.last+1:
+			if err := f.catchUp(ctx); err != nil {
+				return err
+			}
+			if e.Version > f.last+1 {
+				return errGap
+			}
+		default:
+			f.st.Event(e.Version, e.Type, e.JSON)
+			f.last = e.Version
+		}
+	}
+	return f.st.Flush()
 }
 
 // catchUp sends the stored events after f.last, in pages, until none is left, then
