@@ -2,7 +2,10 @@ package sse
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"time"
 )
@@ -44,6 +47,11 @@ func (s *Stream) Detach(run func(ctx context.Context) error) {
 	go s.watchHangUp()
 	go func() {
 		defer s.closeConn()
+		defer func() { // as the HTTP server would: log it, end this stream, not the process
+			if v := recover(); v != nil {
+				slog.Default().Error("panic in an event stream", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			}
+		}()
 		run(ctx) //nolint:errcheck // run's error ends the stream
 	}()
 }

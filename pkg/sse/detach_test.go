@@ -117,3 +117,30 @@ func TestDetachedStreamEnds(t *testing.T) {
 		t.Fatalf("body %q", body)
 	}
 }
+
+// TestDetachedStreamPanics: a panic in a detached stream ends that stream (its body
+// ends), not the process.
+func TestDetachedStreamPanics(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, err := sse.Start(w, r)
+		if err != nil {
+			return
+		}
+		defer st.Close()
+		st.Detach(func(context.Context) error {
+			st.Event(1, "t", []byte(`{}`))
+			st.Flush() //nolint:errcheck
+			panic("a bug")
+		})
+	}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || !strings.Contains(string(body), "id: 1\n") {
+		t.Fatalf("body %q, %v", body, err)
+	}
+}
