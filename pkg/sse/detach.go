@@ -96,8 +96,5 @@ func (s *Stream) flushConn() error {
 		_, err = s.conn.Write(s.buf)
 	}
 	s.buf = s.buf[:0]
-	if cap(s.buf) > maxKeptBuf {
-		s.buf = nil
-	}
 	return err
 }

@@ -27,7 +27,7 @@ const (
 	RetryMillis = 1000
 )
 
-// maxKeptBuf is the largest buffer a stream keeps between writes.
+// maxKeptBuf is the largest buffer a stream keeps once idle (Keepalive).
 const maxKeptBuf = 4 << 10
 
 // Stream writes one event stream. Not safe for concurrent use: one goroutine, the
@@ -116,8 +116,12 @@ func (s *Stream) Flush() error {
 	return s.flush()
 }
 
-// Keepalive writes a comment line at once.
+// Keepalive writes a comment line at once. The stream was idle: a buffer grown by a
+// burst of events is let go.
 func (s *Stream) Keepalive() error {
+	if cap(s.buf) > maxKeptBuf {
+		s.buf = nil
+	}
 	s.buf = append(s.buf, ": keepalive\n\n"...)
 	return s.flush()
 }
@@ -131,9 +135,6 @@ func (s *Stream) flush() error {
 	}
 	_, err := s.w.Write(s.buf)
 	s.buf = s.buf[:0]
-	if cap(s.buf) > maxKeptBuf {
-		s.buf = nil // a catch-up's pages: not kept while idle
-	}
 	if err != nil {
 		return err
 	}
