@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -142,5 +143,34 @@ func TestDetachedStreamPanics(t *testing.T) {
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || !strings.Contains(string(body), "id: 1\n") {
 		t.Fatalf("body %q, %v", body, err)
+	}
+}
+
+// TestDetachedStreamHTTP10: over HTTP/1.0 (no chunks) a detached stream writes its
+// events as they are and ends by closing the connection.
+func TestDetachedStreamHTTP10(t *testing.T) {
+	end, stop := context.WithCancel(context.Background())
+	next := make(chan struct{})
+	srv, returned, _ := detachServer(t, end, next)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "GET / HTTP/1.0\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	within(t, returned, "return from the handler")
+	next <- struct{}{}
+	stop()
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second)) //nolint:errcheck // only to catch a hang
+	raw, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("reading the stream: %v (%q)", err, raw)
+	}
+	head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+	if strings.Contains(strings.ToLower(head), "chunked") || !strings.HasPrefix(body, "retry: 1000\n\n") ||
+		!strings.Contains(body, "id: 2\n") || !strings.HasSuffix(body, "\n\n") || !strings.Contains(body, "id: 3\n") {
+		t.Fatalf("response %q", raw)
 	}
 }
