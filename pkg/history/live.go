@@ -53,51 +53,81 @@ func mountEvents(r chi.Router, s *Store) {
 			return
 		}
 		defer st.Close()
-		follow(st.Context(), s, st, pos.After, prefix) //nolint:errcheck // the stream ended: the client resumes
+		f := &follower{s: s, st: st, scanned: pos.After, prefix: prefix}
+		// The stored events on the handler's goroutine (its stack grows with SQLite's
+		// calls and goes with it), then the new ones on the detached stream's.
+		appended, _, err := f.catchUp(st.Context())
+		if err != nil {
+			return // the client resumes
+		}
+		st.Detach(func(ctx context.Context) error { return f.follow(ctx, appended) })
 	})
 }
 
-// follow writes the entries after after matching prefix to st, then waits for more,
-// until ctx ends or a write fails.
-func follow(ctx context.Context, s *Store, st *sse.Stream, after int64, prefix string) error {
+// follower writes the entries after a position matching a prefix to one stream.
+type follower struct {
+	s       *Store
+	st      *sse.Stream
+	scanned int64 // every position up to here was read (matching or not)
+	prefix  string
+}
+
+// follow waits for commits after the catch-up that gave appended, and writes what they
+// add, until ctx ends or a write fails. A comment line is written when nothing was for
+// sse.Keepalive.
+func (f *follower) follow(ctx context.Context, appended <-chan struct{}) error {
 	keepalive := time.NewTimer(sse.Keepalive)
 	defer keepalive.Stop()
-	scanned := after // every position up to here was read (matching or not)
 	for {
-		appended := s.Appended() // before reading: a commit after the read closes it
-		newest, err := s.Newest(ctx)
-		if err != nil {
-			return err
-		}
-		for scanned < newest {
-			var last int64
-			n, err := s.RangeJSON(ctx, scanned, newest, prefix, livePage, func(position int64, typ string, envelope []byte) error {
-				st.Event(position, typ, envelope)
-				last = position
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if err := st.Flush(); err != nil {
-				return err
-			}
-			if n < livePage {
-				scanned = newest
-			} else {
-				scanned = last
-			}
-			keepalive.Reset(sse.Keepalive)
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-appended:
+			var sent bool
+			var err error
+			if appended, sent, err = f.catchUp(ctx); err != nil {
+				return err
+			}
+			if sent {
+				keepalive.Reset(sse.Keepalive)
+			}
 		case <-keepalive.C:
-			if err := st.Keepalive(); err != nil {
+			if err := f.st.Keepalive(); err != nil {
 				return err
 			}
 			keepalive.Reset(sse.Keepalive)
 		}
 	}
+}
+
+// catchUp writes the entries after f.scanned up to the newest, and returns the channel
+// that closes on the next commit (taken before reading: a commit after the read closes
+// it) and whether it wrote anything.
+func (f *follower) catchUp(ctx context.Context) (appended <-chan struct{}, sent bool, err error) {
+	appended = f.s.Appended()
+	newest, err := f.s.Newest(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	for f.scanned < newest {
+		var last int64
+		n, err := f.s.RangeJSON(ctx, f.scanned, newest, f.prefix, livePage, func(position int64, typ string, envelope []byte) error {
+			f.st.Event(position, typ, envelope)
+			last = position
+			return nil
+		})
+		if err != nil {
+			return nil, sent, err
+		}
+		if err := f.st.Flush(); err != nil {
+			return nil, sent, err
+		}
+		sent = sent || n > 0
+		if n < livePage {
+			f.scanned = newest
+		} else {
+			f.scanned = last
+		}
+	}
+	return appended, sent, nil
 }

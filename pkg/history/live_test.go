@@ -234,11 +234,9 @@ func TestHistoryEventsSlowSubscriberDisconnected(t *testing.T) {
 	srv := httptest.NewUnstartedServer(r)
 	closed := make(chan struct{})
 	var once sync.Once
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateClosed {
-			once.Do(func() { close(closed) })
-		}
-	}
+	// The server closes the connection, whether the HTTP server still holds it or the
+	// stream detached it (sse.Stream.Detach).
+	srv.Listener = closeListener{srv.Listener, func() { once.Do(func() { close(closed) }) }}
 	srv.Start()
 	t.Cleanup(srv.Close)
 
@@ -269,6 +267,30 @@ func TestHistoryEventsSlowSubscriberDisconnected(t *testing.T) {
 	case <-time.After(sse.WriteTimeout + 30*time.Second):
 		t.Fatal("the subscriber that stopped reading was not disconnected")
 	}
+}
+
+// closeListener calls closed when one of the connections it accepted is closed.
+type closeListener struct {
+	net.Listener
+	closed func()
+}
+
+func (l closeListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &closeConn{c, l.closed}, nil
+}
+
+type closeConn struct {
+	net.Conn
+	closed func()
+}
+
+func (c *closeConn) Close() error {
+	c.closed()
+	return c.Conn.Close()
 }
 
 // TestRangeJSONIsTheEnvelope: the lines a stream sends are the envelopes as

@@ -55,7 +55,12 @@ func (a *Entities) live(w http.ResponseWriter, r *http.Request) {
 	}
 	key := event.Stream(a.Domain, id)
 	sub := a.Feed.Subscribe(key)
-	defer sub.Close()
+	handed := false // to the detached stream, which closes it
+	defer func() {
+		if !handed {
+			sub.Close()
+		}
+	}()
 	if pos.End {
 		doc, err := a.document(r.Context(), id)
 		switch {
@@ -72,8 +77,20 @@ func (a *Entities) live(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer st.Close()
-	f := follower{a: a, st: st, key: key, id: id, last: pos.After}
-	f.run(st.Context(), sub) //nolint:errcheck // the stream ended: the client resumes
+	f := &follower{a: a, st: st, key: key, id: id, last: pos.After}
+	// The stored events on the handler's goroutine (its stack grows with Redis's calls
+	// and goes with it), then the live ones on the detached stream's.
+	if err := f.catchUp(st.Context()); err != nil {
+		return // the client resumes
+	}
+	if done, err := f.ended(st.Context()); done || err != nil {
+		return
+	}
+	handed = true
+	st.Detach(func(ctx context.Context) error {
+		defer sub.Close()
+		return f.follow(ctx, sub)
+	})
 }
 
 // follower writes one entity's events to one stream.
@@ -85,45 +102,22 @@ type follower struct {
 	last int64 // the version last sent
 }
 
-func (f *follower) run(ctx context.Context, sub *livefeed.Subscription) error {
-	if err := f.catchUp(ctx); err != nil {
-		return err
-	}
-	if done, err := f.ended(ctx); done || err != nil {
-		return err
-	}
+// follow sends the live events once the stored ones were sent, until ctx ends, the
+// subscriber is dropped, a write fails or the entity ended.
+func (f *follower) follow(ctx context.Context, sub *livefeed.Subscription) error {
 	keepalive := time.NewTimer(sse.Keepalive)
 	defer keepalive.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-sub.Gone():
-			return errors.New("dropped: too slow")
-		case <-sub.Resync():
-			if err := f.catchUp(ctx); err != nil {
+		case <-sub.Ready():
+			last := f.last
+			if err := f.live(ctx, sub.Take()); err != nil {
 				return err
 			}
-			if done, err := f.ended(ctx); done || err != nil {
-				return err
-			}
-		case e := <-sub.Events():
-			switch {
-			case e.Version <= f.last: // sent already (stored, or delivered twice)
-				continue
-			case e.Version > f.last+1:
-				if err := f.catchUp(ctx); err != nil {
-					return err
-				}
-				if e.Version > f.last+1 {
-					return errGap
-				}
-			default:
-				f.st.Event(e.Version, e.Type, e.JSON)
-				f.last = e.Version
-				if err := f.st.Flush(); err != nil {
-					return err
-				}
+			if f.last == last {
+				continue // nothing new (sent already, or taken with the news before)
 			}
 			if done, err := f.ended(ctx); done || err != nil {
 				return err
@@ -135,6 +129,36 @@ func (f *follower) run(ctx context.Context, sub *livefeed.Subscription) error {
 		}
 		keepalive.Reset(sse.Keepalive)
 	}
+}
+
+// live sends what the feed delivered: after a reconnection the stored events first,
+// then the live events after the last version sent; a live version past the next one is
+// a gap, filled from the stored events.
+func (f *follower) live(ctx context.Context, news livefeed.News) error {
+	if news.Gone {
+		return errors.New("dropped: too slow")
+	}
+	if news.Resync {
+		if err := f.catchUp(ctx); err != nil {
+			return err
+		}
+	}
+	for _, e := range news.Events {
+		switch {
+		case e.Version <= f.last: // sent already (stored, or delivered twice)
+		case e.Version > f.last+1:
+			if err := f.catchUp(ctx); err != nil {
+				return err
+			}
+			if e.Version > f.last+1 {
+				return errGap
+			}
+		default:
+			f.st.Event(e.Version, e.Type, e.JSON)
+			f.last = e.Version
+		}
+	}
+	return f.st.Flush()
 }
 
 // catchUp sends the stored events after f.last, in pages, until none is left, then

@@ -154,18 +154,23 @@ func (wt *waiting) follow(ctx context.Context, deadline time.Time) (outcome, boo
 				return outcome{}, false
 			case <-timer.C:
 				return outcome{}, false
-			case <-wt.sub.Gone():
-				wt.sub.Close()
-				wt.sub = wt.a.Feed.Subscribe(wt.key)
-				break live
-			case <-wt.sub.Resync():
-				break live
-			case e := <-wt.sub.Events():
-				if e.Version <= wt.wait {
-					continue
+			case <-wt.sub.Ready():
+				news := wt.sub.Take()
+				for _, e := range news.Events {
+					if e.Version <= wt.wait {
+						continue
+					}
+					if o, ok := wt.check(e.JSON); ok {
+						return o, true
+					}
 				}
-				if o, ok := wt.check(e.JSON); ok {
-					return o, true
+				if news.Gone {
+					wt.sub.Close()
+					wt.sub = wt.a.Feed.Subscribe(wt.key)
+					break live
+				}
+				if news.Resync {
+					break live
 				}
 			}
 		}

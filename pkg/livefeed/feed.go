@@ -2,7 +2,9 @@
 // subscription on events.<domain>.> (the subjects the outbox publishes each event on),
 // fanned out to the subscribers of each entity's stream. It never blocks on a
 // subscriber: one whose buffer is full is dropped (its Gone channel closes), and it
-// resumes from its last version, reading what it missed from the stored events.
+// resumes from its last version, reading what it missed from the stored events. An idle
+// subscriber costs its registration and a channel: its buffer is allocated as events
+// wait in it.
 package livefeed
 
 import (
@@ -18,7 +20,7 @@ import (
 )
 
 // Buffer is how many live events a subscriber may have waiting; one more and it is
-// dropped. A pointer each: 2 KiB per subscriber.
+// dropped. A pointer each: at most 2 KiB per subscriber, allocated as they wait.
 const Buffer = 256
 
 // Event is one live event of an entity.
@@ -36,12 +38,12 @@ type Feed struct {
 	done     chan struct{}
 
 	mu   sync.Mutex
-	subs map[string]map[*Subscription]struct{} // by stream
+	subs map[string][]*Subscription // by stream
 }
 
 // Start subscribes to the events of domain on nc. Close it when done.
 func Start(nc *nats.Conn, domain string) (*Feed, error) {
-	f := &Feed{nc: nc, subs: map[string]map[*Subscription]struct{}{}, done: make(chan struct{})}
+	f := &Feed{nc: nc, subs: map[string][]*Subscription{}, done: make(chan struct{})}
 	prefix := event.Subject(domain + ".")
 	sub, err := nc.Subscribe(prefix+">", func(m *nats.Msg) { f.deliver(strings.TrimPrefix(m.Subject, "events."), m.Data) })
 	if err != nil {
@@ -63,11 +65,11 @@ func (f *Feed) Close() error {
 	f.nc.RemoveStatusListener(f.statuses)
 	f.mu.Lock()
 	for _, set := range f.subs {
-		for s := range set {
+		for _, s := range set {
 			s.drop()
 		}
 	}
-	f.subs = map[string]map[*Subscription]struct{}{}
+	f.subs = map[string][]*Subscription{}
 	f.mu.Unlock()
 	return f.sub.Unsubscribe()
 }
@@ -76,16 +78,29 @@ func (f *Feed) Close() error {
 // Register before reading the stored events: then every event is either stored when
 // read, or delivered live, or both (drop versions already seen).
 func (f *Feed) Subscribe(stream string) *Subscription {
-	s := &Subscription{f: f, stream: stream, c: make(chan *Event, Buffer), gone: make(chan struct{}), resync: make(chan struct{}, 1)}
+	s := &Subscription{f: f, stream: stream, ready: make(chan struct{}, 1)}
 	f.mu.Lock()
-	set := f.subs[stream]
-	if set == nil {
-		set = map[*Subscription]struct{}{}
-		f.subs[stream] = set
-	}
-	set[s] = struct{}{}
+	f.subs[stream] = append(f.subs[stream], s)
 	f.mu.Unlock()
 	return s
+}
+
+// remove unregisters s, if it is registered. f.mu is held.
+func (f *Feed) remove(s *Subscription) {
+	set := f.subs[s.stream]
+	for i, o := range set {
+		if o == s {
+			set[i] = set[len(set)-1]
+			set[len(set)-1] = nil
+			set = set[:len(set)-1]
+			break
+		}
+	}
+	if len(set) == 0 {
+		delete(f.subs, s.stream)
+	} else {
+		f.subs[s.stream] = set
+	}
 }
 
 // Subscribers returns how many subscribers are registered.
@@ -112,16 +127,19 @@ func (f *Feed) deliver(stream string, data []byte) {
 		return // not an event: nothing a subscriber could be sent
 	}
 	ep := &e // one copy shared by every subscriber of the stream
-	for s := range set {
-		select {
-		case s.c <- ep:
-		default: // full: the subscriber is too slow; it resumes from what is stored
-			delete(set, s)
+	kept := set[:0]
+	for _, s := range set {
+		if s.push(ep) {
+			kept = append(kept, s)
+		} else { // full: the subscriber is too slow; it resumes from what is stored
 			s.drop()
 		}
 	}
-	if len(set) == 0 {
+	clear(set[len(kept):])
+	if len(kept) == 0 {
 		delete(f.subs, stream)
+	} else {
+		f.subs[stream] = kept
 	}
 }
 
@@ -143,11 +161,8 @@ func (f *Feed) watchReconnects() {
 		f.nc.FlushTimeout(5 * time.Second) //nolint:errcheck // a new disconnection brings a new resync
 		f.mu.Lock()
 		for _, set := range f.subs {
-			for s := range set {
-				select {
-				case s.resync <- struct{}{}:
-				default:
-				}
+			for _, s := range set {
+				s.askResync()
 			}
 		}
 		f.mu.Unlock()

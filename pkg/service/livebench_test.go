@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,8 +39,9 @@ func liveProcesses(b *testing.B) (s *stacktest.Stack, srv, hist *stacktest.Proce
 }
 
 // goInUseKiB collects the garbage of the process whose profiler is at addr and returns
-// the memory its Go heap and goroutine stacks use (HeapInuse + StackInuse).
-func goInUseKiB(b *testing.B, addr string) float64 {
+// the memory its Go heap and its goroutine stacks use (HeapInuse, StackInuse: the
+// profile's "# HeapInuse = N" and "# Stack = N / StackSys").
+func goInUseKiB(b *testing.B, addr string) (heap, stack float64) {
 	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?debug=1&gc=1")
 	if err != nil {
 		b.Fatal(err)
@@ -49,19 +51,21 @@ func goInUseKiB(b *testing.B, addr string) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var sum float64
-	for _, line := range strings.Split(string(raw), "\n") {
-		for _, name := range []string{"# HeapInuse = ", "# StackInuse = "} {
-			if v, ok := strings.CutPrefix(line, name); ok {
+	read := func(name string) float64 {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if v, ok := strings.CutPrefix(line, "# "+name+" = "); ok {
+				v, _, _ = strings.Cut(v, " / ")
 				n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 				if err != nil {
 					b.Fatal(err)
 				}
-				sum += n / 1024
+				return n / 1024
 			}
 		}
+		b.Fatalf("no %s in the heap profile", name)
+		return 0
 	}
-	return sum
+	return read("HeapInuse"), read("Stack")
 }
 
 // rssKiB reads a process's resident memory.
@@ -115,6 +119,9 @@ func openStreams(ctx context.Context, b *testing.B, urls []string, h func(i int)
 // subscription per server whatever the number of subscribers.
 //
 //	go test -run x -bench LiveIdleSubscribers -benchtime 1x ./pkg/service/
+//
+// With LIVE_PROFILE_DIR=<dir> it also saves each process's heap profile and goroutine
+// stacks there, taken with the subscribers open (saveProfiles).
 func BenchmarkLiveIdleSubscribers(b *testing.B) {
 	const n = 1000
 	s, srv, hist, srvPprof, histPprof := liveProcesses(b)
@@ -124,7 +131,8 @@ func BenchmarkLiveIdleSubscribers(b *testing.B) {
 	// Warm both up (connections, goroutines, pools) with a few streams first.
 	warm := openStreams(ctx, b, []string{walletURL(s, newWallet(), "events"), s.HistoryURL + "/history/events?after=end"}, idle)
 	srvBefore, histBefore := rssKiB(b, srv.PID()), rssKiB(b, hist.PID())
-	srvGoBefore, histGoBefore := goInUseKiB(b, srvPprof), goInUseKiB(b, histPprof)
+	srvHeapBefore, srvStackBefore := goInUseKiB(b, srvPprof)
+	histHeapBefore, histStackBefore := goInUseKiB(b, histPprof)
 	entity := make([]string, n)
 	all := make([]string, n)
 	for i := range n {
@@ -132,16 +140,45 @@ func BenchmarkLiveIdleSubscribers(b *testing.B) {
 		all[i] = s.HistoryURL + "/history/events?after=end"
 	}
 	wg := openStreams(ctx, b, append(entity, all...), idle)
-	time.Sleep(2 * time.Second) // let the processes settle (GC) before reading their memory
+	time.Sleep(2 * time.Second)                          // let the processes settle (GC) before reading their memory
+	if dir := os.Getenv("LIVE_PROFILE_DIR"); dir != "" { // where the memory goes
+		saveProfiles(b, dir, map[string]string{"server": srvPprof, "history": histPprof})
+	}
 	srvKiB := (rssKiB(b, srv.PID()) - srvBefore) / n
 	histKiB := (rssKiB(b, hist.PID()) - histBefore) / n
 	b.ReportMetric(srvKiB, "server-RSS-KiB/subscriber")
 	b.ReportMetric(histKiB, "history-RSS-KiB/subscriber")
-	b.ReportMetric((goInUseKiB(b, srvPprof)-srvGoBefore)/n, "server-Go-KiB/subscriber")
-	b.ReportMetric((goInUseKiB(b, histPprof)-histGoBefore)/n, "history-Go-KiB/subscriber")
+	srvHeap, srvStack := goInUseKiB(b, srvPprof)
+	histHeap, histStack := goInUseKiB(b, histPprof)
+	b.ReportMetric((srvHeap+srvStack-srvHeapBefore-srvStackBefore)/n, "server-Go-KiB/subscriber")
+	b.ReportMetric((srvStack-srvStackBefore)/n, "server-stack-KiB/subscriber")
+	b.ReportMetric((histHeap+histStack-histHeapBefore-histStackBefore)/n, "history-Go-KiB/subscriber")
+	b.ReportMetric((histStack-histStackBefore)/n, "history-stack-KiB/subscriber")
 	cancel()
 	wg.Wait()
 	warm.Wait()
+}
+
+// saveProfiles writes each process's heap profile (after a collection) and goroutine
+// stacks to dir: <name>.heap (go tool pprof -sample_index=inuse_space) and
+// <name>.goroutines.
+func saveProfiles(b *testing.B, dir string, addrs map[string]string) {
+	for name, addr := range addrs {
+		for file, path := range map[string]string{name + ".heap": "heap?gc=1", name + ".goroutines": "goroutine?debug=1"} {
+			resp, err := http.Get("http://" + addr + "/debug/pprof/" + path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			raw, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, file), raw, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }
 
 // BenchmarkLiveFanout measures 1,000 subscribers, one per wallet, while spread credits

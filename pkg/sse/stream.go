@@ -7,6 +7,7 @@ package sse
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,6 +27,9 @@ const (
 	RetryMillis = 1000
 )
 
+// maxKeptBuf is the largest buffer a stream keeps once idle (Keepalive).
+const maxKeptBuf = 4 << 10
+
 // Stream writes one event stream. Not safe for concurrent use: one goroutine, the
 // handler's, writes.
 type Stream struct {
@@ -35,6 +39,11 @@ type Stream struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	stop   func() bool
+	end    context.Context // EndStreams's, if any
+	http1  bool            // a GET over HTTP/1.x: its connection can be detached
+	// Once detached (detach.go): the connection, and whether its body is chunked.
+	conn    net.Conn
+	chunked bool
 }
 
 // Start sends the headers of an event stream and its retry: line at once (a client
@@ -42,10 +51,12 @@ type Stream struct {
 // timeouts of the connection: each write has its own deadline instead. Close the
 // stream when done with it.
 func Start(w http.ResponseWriter, r *http.Request) (*Stream, error) {
-	s := &Stream{w: w, rc: http.NewResponseController(w), buf: make([]byte, 0, 512)}
+	s := &Stream{w: w, rc: http.NewResponseController(w), buf: make([]byte, 0, 512),
+		http1: r.ProtoMajor == 1 && r.Method == http.MethodGet, chunked: r.ProtoAtLeast(1, 1)}
 	s.ctx, s.cancel = context.WithCancel(r.Context())
 	s.stop = func() bool { return false }
 	if end, ok := r.Context().Value(endKey{}).(context.Context); ok {
+		s.end = end
 		s.stop = context.AfterFunc(end, s.cancel)
 	}
 	_ = s.rc.SetReadDeadline(time.Time{}) // a request of a stream has no body to read
@@ -64,8 +75,12 @@ func Start(w http.ResponseWriter, r *http.Request) (*Stream, error) {
 // (EndStreams): the stream's writer should return then.
 func (s *Stream) Context() context.Context { return s.ctx }
 
-// Close releases the stream's context.
+// Close releases the stream's context. A detached stream closes itself (Detach): its
+// Close does nothing.
 func (s *Stream) Close() {
+	if s.conn != nil {
+		return
+	}
 	s.stop()
 	s.cancel()
 }
@@ -101,13 +116,20 @@ func (s *Stream) Flush() error {
 	return s.flush()
 }
 
-// Keepalive writes a comment line at once.
+// Keepalive writes a comment line at once. The stream was idle: a buffer grown by a
+// burst of events is let go.
 func (s *Stream) Keepalive() error {
+	if cap(s.buf) > maxKeptBuf {
+		s.buf = nil
+	}
 	s.buf = append(s.buf, ": keepalive\n\n"...)
 	return s.flush()
 }
 
 func (s *Stream) flush() error {
+	if s.conn != nil {
+		return s.flushConn()
+	}
 	if err := s.rc.SetWriteDeadline(time.Now().Add(WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
