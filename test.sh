@@ -158,7 +158,8 @@ if docker_answers && [[ -f docker-compose.yml && -z ${COMPOSE_PINNED:-} ]]; then
 	step "e2e under Docker Compose" compose_missing
 else
 	step "e2e under Docker Compose (skipped without a Docker engine)" bash scripts/e2e_compose.sh
-	step "faults under Docker Compose: Redis and NATS restarts, a full disk (skipped without a Docker engine)" bash scripts/e2e_compose_faults.sh
+	step "faults under Docker Compose: Redis and NATS restarts, a full disk (skipped without a Docker engine)" \
+		env CGO_ENABLED=1 go test -tags compose -run '^TestComposeFaults$' -count=1 -timeout 15m -v ./pkg/service
 	if [[ -n ${COMPOSE_PINNED:-} ]] && command -v docker-compose >/dev/null 2>&1 &&
 		[[ $(docker-compose version --short 2>/dev/null) == 1.* ]]; then
 		step "smoke run with Debian's docker-compose $(docker-compose version --short)" compose_smoke_v1
