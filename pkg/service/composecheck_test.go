@@ -133,7 +133,7 @@ type composeCheck struct {
 }
 
 func (c composeCheck) String() string {
-	return fmt.Sprintf("%s; event log %d rows, %d events, %d wallets checked; history %d events gapless",
+	return fmt.Sprintf("in all so far: %s; event log %d rows, %d events, %d wallets checked; history %d events gapless",
 		c.keyedFigures, c.LogRows, c.LogEvents, c.Wallets, c.History)
 }
 

@@ -34,7 +34,7 @@ const ackedAround = 200
 // events, and `wallet_writer verify` replays the log to the state log. Each logs a
 // FIGURES line (docs/reliability.md, "Faults under Docker Compose").
 //
-//	go test -tags compose -run TestComposeFaults -count=1 -timeout 15m -v ./pkg/service
+//	go test -tags compose -run TestComposeFaults -count=1 -timeout 30m -v ./pkg/service
 //
 // (./test.sh runs it with the Compose it pins, UNEVENTFUL_COMPOSE; -run
 // 'TestComposeFaults/(cache|disk)' picks faults.)
@@ -127,10 +127,13 @@ func (f *composeFaults) disk(t *testing.T) {
 	if r := must(t, "GET", walletURL(cs.api, f.active[0], "balance"), ""); r.Code != 200 {
 		t.Fatalf("a read while the volume is full: %s", r)
 	}
-	logs, _ := cs.command(time.Minute, []string{"logs", cs.writer}, "docker")
-	if i := strings.Index(logs, "database or disk is full"); i < 0 {
+	logs := cs.logs(t, cs.writer)
+	i := strings.Index(logs, "database or disk is full")
+	if i < 0 {
 		t.Fatalf("the writer logged no line saying the disk is full:\n%s", tail(logs, 3000))
 	}
+	line, _, _ := strings.Cut(logs[strings.LastIndexByte(logs[:i], '\n')+1:], "\n")
+	t.Logf("the writer says why: %.300s", line)
 	keys := make([]string, len(probes))
 	for i, k := range probes {
 		keys[i] = "'" + k.Key + "'"

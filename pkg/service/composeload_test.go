@@ -216,7 +216,11 @@ func (l *composeLoad) figures(outs []keyedOutcome) string {
 	}
 	var answers []string
 	for c, n := range why {
-		answers = append(answers, fmt.Sprintf("%d x%d", c, n)) // 0: no answer
+		what := fmt.Sprint(c)
+		if c == 0 {
+			what = "no answer"
+		}
+		answers = append(answers, fmt.Sprintf("%s x%d", what, n))
 	}
 	sort.Strings(answers)
 	if len(answers) == 0 {

@@ -266,6 +266,18 @@ func (cs *composeStack) copyDB(t testing.TB) *stacktest.Stack {
 	return &stacktest.Stack{URL: cs.URL, HistoryURL: cs.URL, WalletDB: filepath.Join(dir, "datastore.db")}
 }
 
+// logs returns what a container wrote, stdout and stderr (the services log to stderr).
+func (cs *composeStack) logs(t testing.TB, id string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "logs", id).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker logs %s: %v\n%s", id, err, tail(string(out), 4000))
+	}
+	return string(out)
+}
+
 // verifyReplay runs `wallet_writer verify` in the writer's container: the event log
 // replays to the state log.
 func (cs *composeStack) verifyReplay(t testing.TB) {
