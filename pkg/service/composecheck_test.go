@@ -206,16 +206,7 @@ func checkComposeHistory(t testing.TB, api *stacktest.Stack, ids map[string]bool
 		}
 		return nil
 	})
-	seen := map[string]bool{}
-	for i, e := range all {
-		if e.Position != int64(i+1) {
-			t.Fatalf("history position %d at index %d: not gapless", e.Position, i)
-		}
-		if seen[e.ID] {
-			t.Fatalf("history holds event %s twice", e.ID)
-		}
-		seen[e.ID] = true
-	}
+	checkGapless(t, all)
 	for _, e := range mine {
 		if !ids[e.ID] {
 			t.Fatalf("history holds event %s (%s version %d), which is not in the writer's log", e.ID, e.Stream, e.Version)

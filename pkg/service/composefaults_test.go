@@ -55,15 +55,26 @@ func TestComposeFaults(t *testing.T) {
 
 func (f *composeFaults) all() []string { return append(append([]string(nil), f.active...), f.idle...) }
 
-// cache: Redis restarted mid-load; afterwards, with no client asking, the writer rebuilds
-// every wallet's document, and once more after a restart with no load at all.
-func (f *composeFaults) cache(t *testing.T) {
+// underLoad runs fault during a keyed load of the active wallets (the idle ones read
+// too): the load goes on until ackedAround commands are acknowledged before the fault, and
+// as many again after it. It returns the load, for its figures, and its outcomes, which
+// join f.outs.
+func (f *composeFaults) underLoad(t *testing.T, fault func(*composeLoad)) (*composeLoad, []keyedOutcome) {
+	t.Helper()
 	load := startComposeLoad(t, f.cs, f.seen, f.active, f.idle)
 	load.waitAcked(t, ackedAround)
-	up, _ := f.cs.restart(t, "cache")
+	fault(load)
 	load.waitAcked(t, load.acked.Load()+ackedAround)
 	outs := load.finish(t)
 	f.outs = append(f.outs, outs...)
+	return load, outs
+}
+
+// cache: Redis restarted mid-load; afterwards, with no client asking, the writer rebuilds
+// every wallet's document, and once more after a restart with no load at all.
+func (f *composeFaults) cache(t *testing.T) {
+	var up time.Time
+	load, outs := f.underLoad(t, func(*composeLoad) { up, _ = f.cs.restart(t, "cache") })
 	recovery, ok := firstOK(outs, up)
 	if !ok {
 		t.Fatal("no write acknowledged after the cache restart")
@@ -83,12 +94,9 @@ func (f *composeFaults) cache(t *testing.T) {
 // nats: NATS restarted mid-load; the services reconnect and the history ends up holding
 // exactly the writer's events.
 func (f *composeFaults) nats(t *testing.T) {
-	load := startComposeLoad(t, f.cs, f.seen, f.active, f.idle)
-	load.waitAcked(t, ackedAround)
-	up, took := f.cs.restart(t, "message_broker")
-	load.waitAcked(t, load.acked.Load()+ackedAround)
-	outs := load.finish(t)
-	f.outs = append(f.outs, outs...)
+	var up time.Time
+	var took time.Duration
+	load, outs := f.underLoad(t, func(*composeLoad) { up, took = f.cs.restart(t, "message_broker") })
 	f.cs.waitReady(t)
 	recovery, ok := firstOK(outs, up)
 	if !ok {
@@ -104,9 +112,52 @@ func (f *composeFaults) nats(t *testing.T) {
 // space freed, writes succeed again with no restart, and the refused ones, retried with
 // their keys, are applied once.
 func (f *composeFaults) disk(t *testing.T) {
+	var full diskFull
+	load, outs := f.underLoad(t, func(load *composeLoad) { full = f.fillAndFree(t, load) })
+	f.outs = append(f.outs, full.probes...)
+	sent := append(outs[:len(outs):len(outs)], full.probes...) // the load's and the probes
+	recovery, ok := firstOK(sent, full.freed)
+	if !ok {
+		t.Fatal("no write acknowledged after the space was freed")
+	}
+	refused := 0
+	for _, k := range sent {
+		for i, tr := range k.Tries {
+			if k.Codes[i] == 503 && !tr.Sent.Before(full.at) && tr.Sent.Before(full.freed) {
+				refused++
+			}
+		}
+	}
+	n500 := 0
+	for _, k := range f.outs {
+		for _, c := range k.Codes {
+			if c == 500 {
+				n500++
+			}
+		}
+	}
+	if n500 > 0 {
+		t.Fatalf("%d answers were 500", n500)
+	}
+	c := f.cs.checkAll(t, f.outs, f.all())
+	t.Logf("FIGURES compose disk full: %s; %s; recovery %d ms from the space freed to the first acknowledged write (no restart); full for %d ms: %d attempts answered 503 (none 500), reads 200, nothing refused in the log",
+		load.figures(outs), c, recovery.Milliseconds(), full.freed.Sub(full.at).Milliseconds(), refused)
+}
+
+// diskFull is when the writer's volume was full, and the fresh writes refused then,
+// retried with their keys once it was not.
+type diskFull struct {
+	at, freed time.Time
+	probes    []keyedOutcome
+}
+
+// fillAndFree fills the writer's volume under the load; once the load's writes are
+// answered 503, fresh keyed writes must be answered 503 store_unavailable, a read 200,
+// the writer must log why and the refused writes must not be in the log. Then it frees
+// the space and retries the refused writes with their keys, each to a 200.
+func (f *composeFaults) fillAndFree(t *testing.T, load *composeLoad) diskFull {
+	t.Helper()
 	cs := f.cs
-	load := startComposeLoad(t, cs, f.seen, f.active, f.idle)
-	load.waitAcked(t, ackedAround)
 	fullAt := time.Now()
 	df := cs.onVolume(t, "busybox dd if=/dev/zero of=/data/filler bs=64k 2>/dev/null; busybox df -k /data | busybox tail -n 1")
 	t.Logf("filled the writer's volume: %s", strings.Join(strings.Fields(df), " "))
@@ -154,33 +205,5 @@ func (f *composeFaults) disk(t *testing.T) {
 		k2.Codes, k2.Tries = append(k.Codes, k2.Codes...), append(k.Tries, k2.Tries...)
 		probes[i] = k2
 	}
-	load.waitAcked(t, load.acked.Load()+ackedAround)
-	outs := load.finish(t)
-	f.outs = append(append(f.outs, outs...), probes...)
-	recovery, ok := firstOK(append(outs, probes...), freed)
-	if !ok {
-		t.Fatal("no write acknowledged after the space was freed")
-	}
-	refused := 0
-	for _, k := range append(outs, probes...) {
-		for i, tr := range k.Tries {
-			if k.Codes[i] == 503 && !tr.Sent.Before(fullAt) && tr.Sent.Before(freed) {
-				refused++
-			}
-		}
-	}
-	n500 := 0
-	for _, k := range f.outs {
-		for _, c := range k.Codes {
-			if c == 500 {
-				n500++
-			}
-		}
-	}
-	if n500 > 0 {
-		t.Fatalf("%d answers were 500", n500)
-	}
-	c := cs.checkAll(t, f.outs, f.all())
-	t.Logf("FIGURES compose disk full: %s; %s; recovery %d ms from the space freed to the first acknowledged write (no restart); full for %d ms: %d attempts answered 503 (none 500), reads 200, nothing refused in the log",
-		load.figures(outs), c, recovery.Milliseconds(), fullFor.Milliseconds(), refused)
+	return diskFull{at: fullAt, freed: freed, probes: probes}
 }

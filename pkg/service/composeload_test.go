@@ -58,6 +58,8 @@ func (b *balances) observe(who, wallet string, version, cents int64) {
 // already served, and every balance shown for a version must be the same.
 type composeLoad struct {
 	stop, readersStop chan struct{}
+	stopping          sync.Once // closes stop
+	readersOnce       sync.Once // closes readersStop
 	done              chan []keyedOutcome
 	readers           sync.WaitGroup
 	acked             atomic.Int64
@@ -83,6 +85,7 @@ func startComposeLoad(t testing.TB, cs *composeStack, seen *balances, wallets, r
 			}
 		})
 	}()
+	t.Cleanup(l.halt) // a test that failed before finish leaves no clients running
 	read := append(append([]string(nil), wallets...), readAlso...)
 	for i := range 2 {
 		l.readers.Add(2)
@@ -107,19 +110,25 @@ func (l *composeLoad) waitAcked(t testing.TB, n int64) {
 // them; what a reader saw wrong fails the test.
 func (l *composeLoad) finish(t testing.TB) []keyedOutcome {
 	t.Helper()
-	close(l.stop)
+	l.stopping.Do(func() { close(l.stop) })
 	var outs []keyedOutcome
 	select {
 	case outs = <-l.done:
 	case <-time.After(4 * time.Minute): // each command gives up after a minute
 		t.Fatal("the load did not end")
 	}
-	close(l.readersStop)
+	l.halt()
 	l.readers.Wait()
 	if l.seen.n > 0 {
 		t.Errorf("%d problems seen by the load's clients, e.g. %q", l.seen.n, l.seen.problems)
 	}
 	return outs
+}
+
+// halt stops the clients and the readers (once).
+func (l *composeLoad) halt() {
+	l.stopping.Do(func() { close(l.stop) })
+	l.readersOnce.Do(func() { close(l.readersStop) })
 }
 
 func (l *composeLoad) apiReader(cs *composeStack, wallets []string, name string, seed uint64) {

@@ -143,7 +143,7 @@ func (cs *composeStack) script(code string) (string, error) {
 // test if the command fails.
 func (cs *composeStack) run(t testing.TB, d time.Duration, args ...string) string {
 	t.Helper()
-	out, err := cs.command(d, append(cs.compose[1:len(cs.compose):len(cs.compose)], args...), cs.compose[0])
+	out, err := cs.composeRun(d, args...)
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", strings.Join(cs.compose, " "), strings.Join(args, " "), err, tail(out, 4000))
 	}
@@ -154,14 +154,21 @@ func (cs *composeStack) run(t testing.TB, d time.Duration, args ...string) strin
 // it fails the test if the command fails.
 func (cs *composeStack) docker(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := cs.command(2*time.Minute, args, "docker")
+	out, err := cs.command(2*time.Minute, "docker", args...)
 	if err != nil {
 		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, tail(out, 4000))
 	}
 	return out
 }
 
-func (cs *composeStack) command(d time.Duration, args []string, name string) (string, error) {
+// composeRun runs a compose command, bounded by d (command).
+func (cs *composeStack) composeRun(d time.Duration, args ...string) (string, error) {
+	return cs.command(d, cs.compose[0], append(cs.compose[1:len(cs.compose):len(cs.compose)], args...)...)
+}
+
+// command runs a command in the repository with the stack's environment, bounded by d,
+// and returns its trimmed stdout (with stderr after it if it fails).
+func (cs *composeStack) command(d time.Duration, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -195,7 +202,7 @@ func (cs *composeStack) cleanup(t *testing.T, imagesBefore map[string]bool) {
 			return
 		}
 	}
-	if out, err := cs.command(2*time.Minute, append(cs.compose[1:len(cs.compose):len(cs.compose)], "down", "-v", "--remove-orphans"), cs.compose[0]); err != nil {
+	if out, err := cs.composeRun(2*time.Minute, "down", "-v", "--remove-orphans"); err != nil {
 		t.Errorf("compose down: %v\n%s", err, tail(out, 4000))
 	}
 	if os.Getenv("E2E_KEEP_IMAGES") == "1" {
@@ -209,7 +216,7 @@ func (cs *composeStack) cleanup(t *testing.T, imagesBefore map[string]bool) {
 	}
 	sort.Strings(made)
 	for _, id := range made {
-		cs.command(time.Minute, []string{"rmi", "-f", id}, "docker") //nolint:errcheck // an image in use by another project stays
+		cs.command(time.Minute, "docker", "rmi", "-f", id) //nolint:errcheck // an image in use by another project stays
 	}
 	if len(made) > 0 {
 		t.Logf("removed the %d images this test built", len(made))
@@ -284,7 +291,7 @@ func (cs *composeStack) logs(t testing.TB, id string) string {
 // replays to the state log.
 func (cs *composeStack) verifyReplay(t testing.TB) {
 	t.Helper()
-	out, err := cs.command(time.Minute, []string{"exec", cs.writer, "wallet_writer", "verify"}, "docker")
+	out, err := cs.command(time.Minute, "docker", "exec", cs.writer, "wallet_writer", "verify")
 	if err != nil {
 		t.Fatalf("wallet_writer verify: %v\n%s", err, tail(out, 4000))
 	}
