@@ -192,10 +192,9 @@ func (f *composeFaults) fillAndFree(t *testing.T, load *composeLoad) diskFull {
 	if n := cs.count(t, "SELECT count(*) AS n FROM event WHERE idempotency_key IN ("+strings.Join(keys, ",")+")"); n != 0 {
 		t.Fatalf("%d refused writes are in the event log", n)
 	}
-	fullFor := time.Since(fullAt)
 	cs.onVolume(t, "busybox rm -f /data/filler")
 	freed := time.Now()
-	t.Logf("freed the space after %s full", fullFor.Round(time.Millisecond))
+	t.Logf("freed the space after %s full", freed.Sub(fullAt).Round(time.Millisecond))
 	for i, k := range probes { // retried with their keys: their real outcome, once
 		k2 := sendKeyed(cs.URL, k.op, k.Key, 30*time.Second, nil)
 		if k2.Code != 200 {
