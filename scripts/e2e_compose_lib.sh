@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# What scripts/e2e_compose.sh and scripts/e2e_compose_faults.sh share: the skip where no
+# What the compose e2e scripts (scripts/e2e_compose.sh) use: the skip where no
 # Docker engine answers, timed steps, the exit trap that reports a failure and removes the
 # compose project's containers and volumes and the images the test built, and helpers that
 # read the writer's database and the history. The sourcing script sources scripts/stack.sh

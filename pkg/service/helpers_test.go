@@ -302,7 +302,15 @@ func waitHistory(t testing.TB, s *stacktest.Stack, n int) []historyEntry {
 		}
 		return nil
 	})
-	ids := make(map[string]bool, n)
+	checkGapless(t, all)
+	return all
+}
+
+// checkGapless requires that the history's positions are 1..n and that it holds each
+// event once.
+func checkGapless(t testing.TB, all []historyEntry) {
+	t.Helper()
+	ids := make(map[string]bool, len(all))
 	for i, e := range all {
 		if e.Position != int64(i+1) {
 			t.Fatalf("history position %d at index %d: not gapless", e.Position, i)
@@ -312,7 +320,6 @@ func waitHistory(t testing.TB, s *stacktest.Stack, n int) []historyEntry {
 		}
 		ids[e.ID] = true
 	}
-	return all
 }
 
 // checkHistoryStreams requires that the history holds, for every wallet, exactly the
