@@ -1,11 +1,11 @@
 # shellcheck shell=bash
 # The stack's domains, read from config/domains (one name a line, # comments). Sourced by
-# scripts/stack.sh and the end-to-end tests, after STACK_ROOT is set.
-#
-# Each domain <d> at index i of the list (from 0) gets, as local processes, a block of
-# four 127.0.0.1 ports from 8090 + 10*i: its server (behind the HTTP entry), its writer's
-# health, its queue owner's and its forwarders' health. Under Compose every domain's
-# server listens on 8080 as <d>_server_service (the router finds it by name).
+# scripts/stack.sh and the end-to-end tests, after STACK_ROOT is set, for Compose (which
+# needs no Go on the machine). The local processes read the same file in Go
+# (`uneventful local`, cmd/uneventful/localstack.go), which also gives each domain its
+# ports: keep the two readers' rules (names, services/<d>_server and _writer) alike.
+# Under Compose every domain's server listens on 8080 as <d>_server_service (the router
+# finds it by name).
 
 STACK_DOMAINS_FILE=$STACK_ROOT/config/domains
 
@@ -46,37 +46,11 @@ load_domains() {
 	}
 }
 
-# domain_port DOMAIN ROLE prints the local 127.0.0.1 port of DOMAIN's ROLE (server, writer,
-# queue, forwards).
-domain_port() {
-	local i offset
-	case $2 in
-	server) offset=0 ;;
-	writer) offset=1 ;;
-	queue) offset=2 ;;
-	forwards) offset=3 ;;
-	*) return 1 ;;
-	esac
-	for i in "${!DOMAINS[@]}"; do
-		if [[ ${DOMAINS[i]} == "$1" ]]; then
-			printf '%s\n' $((8090 + 10 * i + offset))
-			return 0
-		fi
-	done
-	return 1
-}
-
 # domain_queues DOMAIN prints the path of DOMAIN's queue configuration; it fails when the
 # domain has none (then it runs no queue side).
 domain_queues() {
 	local f=$STACK_ROOT/config/$1.queues.yaml
 	[[ -f $f ]] && printf '%s\n' "$f"
-}
-
-# domain_services DOMAIN prints DOMAIN's services as local processes, in start order.
-domain_services() {
-	printf '%s\n' "$1_writer" "$1_server"
-	if domain_queues "$1" >/dev/null; then printf '%s\n' "$1_queue" "$1_queue_forwards"; fi
 }
 
 # domain_compose_services DOMAIN prints DOMAIN's Compose services (C6) and how many

@@ -7,8 +7,11 @@
 # its output in data/logs/<svc>.log (the previous run's in <svc>.log.1). What stays here
 # needs the shell: the build, the start lock, following the logs, the traps.
 
-STACK_READY_TIMEOUT=30 # seconds a service may take to become ready
-STACK_STOP_TIMEOUT=15  # seconds between SIGTERM and SIGKILL
+# Seconds a service may take to become ready (a history written by an older build is
+# migrated at its first start, about 10 to 20 s a million events: raise it for that
+# start), and between SIGTERM and SIGKILL.
+STACK_READY_TIMEOUT=${STACK_READY_TIMEOUT:-30}
+STACK_STOP_TIMEOUT=${STACK_STOP_TIMEOUT:-15}
 
 # local_cli_build builds bin/uneventful when Go is there, once a script (stack_build
 # builds it too), so that the local commands match this checkout.

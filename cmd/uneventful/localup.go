@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"uneventful.dev/uneventful/pkg/supervise"
@@ -130,6 +132,10 @@ func localDown(_ *env, fs *flag.FlagSet, args []string) error {
 	if len(svcs) == 0 {
 		svcs = s.known()
 	}
+	// A stop removes a service's pid file before it signals it: interrupted then, it
+	// would leave a service running that no pid file names. So a stop, once begun, ends.
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Reset(syscall.SIGINT, syscall.SIGTERM)
 	stopped, failed := 0, false
 	for _, svc := range slices.Backward(svcs) {
 		p, err := supervise.Find(s.pidFile(svc), program(svc))

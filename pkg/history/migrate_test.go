@@ -28,7 +28,7 @@ type oldRow struct {
 }
 
 // oldRows: the rows this project writes (plain) and rows it never writes but an old
-// history could hold (escapes, data over lines, an empty correlation id).
+// history could hold (escapes, data over lines, an empty correlation id, empty data).
 var oldRows = []oldRow{
 	{id: "e1", stream: "wallet.2d52QD8yWLjklH58uNZu6AAPqTK", version: 1, typ: "credited", data: `{"amount_cents":1000,"balance_cents":1000}`,
 		cmd: "c1", caus: sql.NullString{String: "c1", Valid: true}, time: "2025-01-02T03:04:05.123456789Z", plain: true},
@@ -38,6 +38,8 @@ var oldRows = []oldRow{
 		schema: sql.NullInt64{Int64: 3, Valid: true}, plain: true},
 	{id: "e4", stream: `odd.<"é">`, version: 1, typ: `odd "type" <&>`, data: "{\n\"a\": [1, 2]\n}", cmd: "c\\4",
 		corr: sql.NullString{Valid: true}, caus: sql.NullString{String: "tab\there", Valid: true}, time: "2025-01-02T03:04:08Z"},
+	// empty data: the old RangeJSON served an invalid line ("data":,); now data is null
+	{id: "e5", stream: "wallet.x", version: 2, typ: "noted", data: "", cmd: "c5", time: "2025-01-02T03:04:09Z"},
 }
 
 // writeOldHistory writes rows into a history at path made by migrations 0001 and 0002
@@ -79,7 +81,9 @@ func (r oldRow) envelope(t *testing.T) event.Envelope {
 		t.Fatal(err)
 	}
 	var data bytes.Buffer
-	if err := json.Compact(&data, []byte(r.data)); err != nil {
+	if r.data == "" {
+		data.WriteString("null")
+	} else if err := json.Compact(&data, []byte(r.data)); err != nil {
 		t.Fatal(err)
 	}
 	return event.Envelope{ID: r.id, Stream: r.stream, Version: r.version, Type: r.typ, Data: data.Bytes(), CommandID: r.cmd,

@@ -24,8 +24,8 @@ type Entry struct {
 	event.Envelope
 }
 
-// Store is the history's SQLite log. Append is for one goroutine; reads are safe for
-// concurrent use.
+// Store is the history's SQLite log, safe for concurrent use: appends (one copier per
+// JetStream domain) take turns on its one write connection, so positions stay gapless.
 type Store struct {
 	w, r            *sql.DB
 	inserts         [len(insertRows)]*sql.Stmt // prepared on w at Open, never while a transaction holds it

@@ -28,7 +28,8 @@ var ErrNotRunning = errors.New("not running")
 
 // Find returns the process of pidFile if that pid is a live process running program; it
 // returns ErrNotRunning when the file is missing, holds no pid, or names a process that
-// is gone, a zombie or another program (a stale file whose pid was reused).
+// is gone, a zombie, another program or one started after the file was written (a stale
+// file whose pid was reused).
 func Find(pidFile, program string) (*Proc, error) {
 	b, err := os.ReadFile(pidFile)
 	if errors.Is(err, os.ErrNotExist) {
@@ -45,7 +46,57 @@ func Find(pidFile, program string) (*Proc, error) {
 	if !p.Running() {
 		return nil, ErrNotRunning
 	}
+	// A process started after its pid file was written is not the one it names: the pid
+	// was reused (after a reboot, or by another run of the same program).
+	if fi, err := os.Stat(pidFile); err == nil && startedAfter(pid, fi.ModTime().Add(startSlack)) {
+		return nil, ErrNotRunning
+	}
 	return p, nil
+}
+
+// startSlack covers the coarseness of a process's start time (the boot time in whole
+// seconds, the start in clock ticks).
+const startSlack = 2 * time.Second
+
+// startedAfter reports whether pid's process started after t; false where that cannot
+// be told (no /proc).
+func startedAfter(pid int, t time.Time) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	closing := strings.LastIndexByte(s, ')')
+	if closing < 0 || len(s) < closing+2 {
+		return false
+	}
+	fields := strings.Fields(s[closing+2:]) // from field 3 (state); 22 is the start time
+	if len(fields) < 20 {
+		return false
+	}
+	ticks, err1 := strconv.ParseInt(fields[19], 10, 64)
+	boot, err2 := bootTime()
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	const ticksPerSecond = 100 // USER_HZ, 100 on every Linux the stack runs on
+	started := boot.Add(time.Duration(ticks) * time.Second / ticksPerSecond)
+	return started.After(t)
+}
+
+// bootTime is when the machine booted (/proc/stat's btime).
+func bootTime() (time.Time, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}, err
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return time.Unix(n, 0), err
+		}
+	}
+	return time.Time{}, errors.New("no btime in /proc/stat")
 }
 
 // Running reports whether the process is alive: for a child, that it has not exited; for

@@ -255,8 +255,17 @@ func TestFindTrustsOnlyALiveProcessOfTheProgram(t *testing.T) {
 		}
 	}
 	// Our own pid runs this test binary: Find accepts it for that program only.
-	if _, err := Find(write("self.pid", strconv.Itoa(os.Getpid())+"\n"), program); err != nil {
+	self := write("self.pid", strconv.Itoa(os.Getpid())+"\n")
+	if _, err := Find(self, program); err != nil {
 		t.Fatalf("Find of a live process of the program: %v", err)
+	}
+	// A pid file written before the process it names started (a file left by a process
+	// long gone whose pid a later run of the same program got) names another process.
+	if err := os.Chtimes(self, time.Now(), time.Now().Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := Find(self, program); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("Find of a pid file older than its process: %v, %v; want ErrNotRunning", p, err)
 	}
 }
 
