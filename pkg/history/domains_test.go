@@ -64,6 +64,52 @@ func TestConsumeSeveralJetStreamDomains(t *testing.T) {
 	}
 }
 
+// Ready names the JetStream domains not yet copied: a domain no server has (a misspelled
+// HISTORY_JS_DOMAINS) stays named while the others are copied; no domain but the
+// server's own, and it is nil once that one is copied.
+func TestCopyReadyNamesDomainsNotCopied(t *testing.T) {
+	a, _ := natsDomain(t, "A", "")
+	nc := stacktest.Connect(t, a)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(cp *history.Copy) (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { cp.Run(ctx); close(done) }()
+		return func() { cancel(); <-done }
+	}
+	ctx := context.Background()
+	cp, err := history.NewCopy(nc, openHistory(t), slog.New(slog.DiscardHandler), "A", "Nosuch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Ready(ctx); err == nil || !strings.Contains(err.Error(), "A, Nosuch") {
+		t.Fatalf("before it ran: Ready = %v, want both domains named", err)
+	}
+	stop := run(cp)
+	// A is copied once its consumer exists; Nosuch never is.
+	stacktest.Eventually(t, 20*time.Second, func() error {
+		_, err := js.Consumer(ctx, event.StreamName, history.ConsumerName)
+		return err
+	})
+	stacktest.Eventually(t, 20*time.Second, func() error {
+		if err := cp.Ready(ctx); err == nil || !strings.HasSuffix(err.Error(), "domain(s) Nosuch") {
+			return fmt.Errorf("Ready = %v, want Nosuch alone named", err)
+		}
+		return nil
+	})
+	stop() // two copies of one stream would delete each other's consumer
+
+	own, err := history.NewCopy(nc, openHistory(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run(own)()
+	stacktest.Eventually(t, 20*time.Second, func() error { return own.Ready(ctx) })
+}
+
 // waitAcked waits until the history writer's consumer of js's EVENTS stream has
 // acknowledged its first n messages.
 func waitAcked(t *testing.T, js jetstream.JetStream, n uint64) {

@@ -52,21 +52,20 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer nc.Close()
-	ctx, fail := context.WithCancel(ctx)
-	defer fail()
-	consumed := make(chan error, 1)
-	go func() {
-		err := history.Consume(ctx, nc, store, c.Log, cfg.JSDomains...)
-		if err != nil {
-			fail()
-		}
-		consumed <- err
-	}()
+	cp, err := history.NewCopy(nc, store, c.Log, cfg.JSDomains...)
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	copied := make(chan struct{})
+	go func() { cp.Run(ctx); close(copied) }()
 	r := httpapi.NewRouter()
 	r.Use(sse.EndStreams(ctx)) // event streams end on shutdown; other requests finish
-	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": service.NATSCheck(nc), "sqlite": store.Ping})
+	httpapi.MountHealth(r, map[string]httpapi.Check{"nats": service.NATSCheck(nc), "sqlite": store.Ping, "copying": cp.Ready})
 	history.Mount(r, store)
 	err = service.Serve(ctx, ln, c.Log, r)
-	fail()
-	return errors.Join(err, <-consumed)
+	stop()
+	<-copied
+	return err
 }
